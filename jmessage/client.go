@@ -461,6 +461,16 @@ func newWire(c *Client, eio engineio.Conn, tconn transport.Conn) *wire {
 	}
 }
 
+// alive reports whether the connection is still open.
+func (w *wire) alive() bool {
+	select {
+	case <-w.done:
+		return false
+	default:
+		return !w.closing.Load()
+	}
+}
+
 func (w *wire) cause() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -568,7 +578,7 @@ func (w *wire) handle(event string, raw json.RawMessage) error {
 			return nil
 		}
 		for i := range m.Messages {
-			w.c.offer(newInboundMessage(w.c, m.UID, m.Messages[i]))
+			w.c.offer(newInboundMessage(w, m.UID, m.Messages[i]))
 		}
 	case EventEventNotification:
 		var ev EventNotification
@@ -585,7 +595,7 @@ func (w *wire) handle(event string, raw json.RawMessage) error {
 			}
 			return ErrPasswordChanged
 		}
-		w.c.offer(&Inbound{Event: &ev, key: inboundKey{kind: 'e', id: int64(ev.EventID)}, c: w.c})
+		w.c.offer(&Inbound{Event: &ev, key: inboundKey{kind: 'e', id: int64(ev.EventID)}, c: w.c, w: w})
 	default:
 		var st struct {
 			RID ID `json:"rid"`

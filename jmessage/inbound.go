@@ -48,6 +48,7 @@ type Inbound struct {
 	key  inboundKey
 	recv RecvEntry
 	c    *Client
+	w    *wire // the connection that delivered it
 }
 
 // Ack acknowledges the item (msg_recv or the event echo) so that the
@@ -56,7 +57,7 @@ type Inbound struct {
 // delivered again, not lost.
 func (in *Inbound) Ack(ctx context.Context) error { return in.c.Ack(ctx, in) }
 
-func newInboundMessage(c *Client, receiver ID, sm SyncMessage) *Inbound {
+func newInboundMessage(w *wire, receiver ID, sm SyncMessage) *Inbound {
 	m := &Message{
 		ID: sm.MsgID, ConvType: sm.MsgType, FromUID: sm.FromUID, GroupID: sm.FromGID,
 		Level: sm.MsgLevel, ReceiverUID: receiver, Raw: sm.Content,
@@ -76,7 +77,8 @@ func newInboundMessage(c *Client, receiver ID, sm SyncMessage) *Inbound {
 		Message: m,
 		key:     inboundKey{kind: 'm', id: int64(sm.MsgID)},
 		recv:    RecvEntry{MsgID: sm.MsgID, MsgType: sm.MsgType, FromUID: sm.FromUID, FromGID: sm.FromGID},
-		c:       c,
+		c:       w.c,
+		w:       w,
 	}
 }
 
@@ -111,6 +113,15 @@ func (c *Client) Ack(ctx context.Context, items ...*Inbound) error {
 	c.mu.Lock()
 	w := c.wire
 	c.mu.Unlock()
+	if w == nil {
+		// While a new connection logs in, it already delivers; it is not
+		// published until login completes.
+		for _, in := range items {
+			if in.w != nil && in.w.alive() {
+				w = in.w
+			}
+		}
+	}
 	if w == nil {
 		return ErrNotConnected
 	}
