@@ -112,13 +112,13 @@ func (c *Client) content(targetType, targetID string, body Body, opts []SendOpti
 	return ct, nil
 }
 
-func (c *Client) send(ctx context.Context, event string, ct *Content, req func(rid int64, raw []byte) any) (*Sent, error) {
+func (c *Client) send(ctx context.Context, event string, ct *Content, req func(rid int64, raw RawJSON) any) (*Sent, error) {
 	raw, err := jsonMarshal(ct)
 	if err != nil {
 		return nil, err
 	}
 	var resp SendResponse
-	if err := c.call(ctx, event, func(rid int64) any { return req(rid, raw) }, &resp); err != nil {
+	if err := c.call(ctx, event, func(rid int64) any { return req(rid, RawJSON(raw)) }, &resp); err != nil {
 		return nil, err
 	}
 	return &Sent{MsgID: resp.MsgID, CTimeMs: resp.CTimeMs, Content: ct}, nil
@@ -130,7 +130,7 @@ func (c *Client) SendSingle(ctx context.Context, username string, body Body, opt
 	if err != nil {
 		return nil, err
 	}
-	return c.send(ctx, EventSendSingle, ct, func(rid int64, raw []byte) any {
+	return c.send(ctx, EventSendSingle, ct, func(rid int64, raw RawJSON) any {
 		return SendSingleRequest{Header: hdr(rid), TargetName: username, Content: raw}
 	})
 }
@@ -144,7 +144,7 @@ func (c *Client) SendAcrossSingle(ctx context.Context, appKey, username string, 
 		return nil, err
 	}
 	ct.TargetAppKey, ct.FromAppKey = appKey, c.AppKey()
-	return c.send(ctx, EventSendAcrossSingle, ct, func(rid int64, raw []byte) any {
+	return c.send(ctx, EventSendAcrossSingle, ct, func(rid int64, raw RawJSON) any {
 		return SendSingleRequest{Header: hdr(rid), TargetName: username, AppKey: appKey, Content: raw}
 	})
 }
@@ -155,7 +155,7 @@ func (c *Client) SendGroup(ctx context.Context, gid ID, body Body, opts ...SendO
 	if err != nil {
 		return nil, err
 	}
-	return c.send(ctx, EventSendGroup, ct, func(rid int64, raw []byte) any {
+	return c.send(ctx, EventSendGroup, ct, func(rid int64, raw RawJSON) any {
 		return SendGroupRequest{Header: hdr(rid), TargetGID: StringID(gid), Content: raw}
 	})
 }

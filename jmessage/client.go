@@ -447,7 +447,7 @@ type wire struct {
 type call struct {
 	event string
 	acked atomic.Bool
-	resp  chan json.RawMessage
+	resp  chan []byte
 }
 
 func newWire(c *Client, eio engineio.Conn, tconn transport.Conn) *wire {
@@ -505,7 +505,7 @@ func (w *wire) closeCleanly() {
 	w.fail(ErrClosed)
 }
 
-var rawArgTypes = []reflect.Type{reflect.TypeOf(json.RawMessage{})}
+var rawArgTypes = []reflect.Type{reflect.TypeOf(RawJSON(""))}
 
 // readLoop decodes frames until the connection ends; it alone uses the
 // decoder. Responses go to their waiting calls, pushes to the client.
@@ -545,8 +545,8 @@ func (w *wire) readLoop() {
 				err = fmt.Errorf("jmessage: malformed %q frame from server: %w", event, derr)
 				return
 			}
-			raw, _ := args[0].Interface().(json.RawMessage)
-			if stop := w.handle(event, raw); stop != nil {
+			raw, _ := args[0].Interface().(RawJSON)
+			if stop := w.handle(event, []byte(raw)); stop != nil {
 				err = stop
 				return
 			}
@@ -558,7 +558,7 @@ func (w *wire) readLoop() {
 
 // handle routes one server event. A non-nil result ends the connection
 // (kick, password change).
-func (w *wire) handle(event string, raw json.RawMessage) error {
+func (w *wire) handle(event string, raw []byte) error {
 	switch event {
 	case EventAck:
 		var a struct {
@@ -636,7 +636,7 @@ func (w *wire) emit(event string, payload any) error {
 // call sends a request and waits for the response with the same rid.
 func (w *wire) call(ctx context.Context, event string, payload func(rid int64) any, out response) error {
 	rid := w.c.nextRID()
-	cl := &call{event: event, resp: make(chan json.RawMessage, 1)}
+	cl := &call{event: event, resp: make(chan []byte, 1)}
 	w.mu.Lock()
 	if w.err != nil {
 		w.mu.Unlock()

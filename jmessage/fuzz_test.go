@@ -45,8 +45,8 @@ func FuzzInbound(f *testing.F) {
 		o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		c := &Client{opts: o, inbound: make(chan *Inbound, 16)}
 		w := &wire{c: c, enc: parser.NewEncoder(discardFrames{}), pending: map[int64]*call{}, done: make(chan struct{}), connected: make(chan struct{})}
-		w.pending[1] = &call{event: EventLogin, resp: make(chan json.RawMessage, 1)}
-		_ = w.handle(event, json.RawMessage(payload))
+		w.pending[1] = &call{event: EventLogin, resp: make(chan []byte, 1)}
+		_ = w.handle(event, payload)
 		for len(c.inbound) > 0 {
 			in := <-c.inbound
 			if (in.Message == nil) == (in.Event == nil) {

@@ -60,7 +60,7 @@ func (in *Inbound) Ack(ctx context.Context) error { return in.c.Ack(ctx, in) }
 func newInboundMessage(w *wire, receiver ID, sm SyncMessage) *Inbound {
 	m := &Message{
 		ID: sm.MsgID, ConvType: sm.MsgType, FromUID: sm.FromUID, GroupID: sm.FromGID,
-		Level: sm.MsgLevel, ReceiverUID: receiver, Raw: sm.Content,
+		Level: sm.MsgLevel, ReceiverUID: receiver, Raw: json.RawMessage(sm.Content),
 	}
 	switch {
 	case sm.CTimeMs != 0:
@@ -70,7 +70,7 @@ func newInboundMessage(w *wire, receiver ID, sm SyncMessage) *Inbound {
 	}
 	if len(sm.Content) == 0 {
 		m.Err = errors.New("jmessage: message has no content")
-	} else if err := json.Unmarshal(sm.Content, &m.Content); err != nil {
+	} else if err := json.Unmarshal(m.Raw, &m.Content); err != nil {
 		m.Err = err
 	}
 	return &Inbound{

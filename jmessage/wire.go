@@ -114,6 +114,27 @@ func (id StringID) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON accepts 42, "42" and null (as 0).
 func (id *StringID) UnmarshalJSON(b []byte) error { return (*ID)(id).UnmarshalJSON(b) }
 
+// RawJSON is an encoded JSON value carried inside a frame, such as a
+// message's content. It is a string rather than a []byte because
+// go-socket.io's encoder and decoder walk every element of every slice they
+// meet, looking for binary attachments: a json.RawMessage of n bytes costs
+// n reflective steps per frame, a string costs none.
+type RawJSON string
+
+// MarshalJSON returns the value as is ("null" when empty).
+func (r RawJSON) MarshalJSON() ([]byte, error) {
+	if r == "" {
+		return []byte("null"), nil
+	}
+	return []byte(r), nil
+}
+
+// UnmarshalJSON keeps the encoded value.
+func (r *RawJSON) UnmarshalJSON(b []byte) error {
+	*r = RawJSON(b)
+	return nil
+}
+
 // Header is the part every request carries: the request id the response
 // will echo.
 type Header struct {
@@ -235,7 +256,7 @@ type SendSingleRequest struct {
 	TargetName     string          `json:"target_name,omitempty"`
 	TargetID       string          `json:"target_id,omitempty"`
 	AppKey         string          `json:"appkey,omitempty"`
-	Content        json.RawMessage `json:"content"`
+	Content        RawJSON         `json:"content"`
 	NoOffline      bool            `json:"no_offline,omitempty"`
 	NoNotification bool            `json:"no_notification,omitempty"`
 	NeedReceipt    bool            `json:"need_receipt,omitempty"`
@@ -256,7 +277,7 @@ type SendGroupRequest struct {
 	TargetGID      StringID        `json:"target_gid"`
 	TargetName     string          `json:"target_name,omitempty"`
 	AppKey         string          `json:"appkey,omitempty"`
-	Content        json.RawMessage `json:"content"`
+	Content        RawJSON         `json:"content"`
 	Users          []UserRef       `json:"users,omitempty"`
 	NoOffline      bool            `json:"no_offline,omitempty"`
 	NoNotification bool            `json:"no_notification,omitempty"`
@@ -514,7 +535,7 @@ type SyncMessage struct {
 	MsgLevel int             `json:"msg_level"`
 	CTime    int64           `json:"ctime"`    // seconds
 	CTimeMs  int64           `json:"ctime_ms"` // milliseconds
-	Content  json.RawMessage `json:"content"`
+	Content  RawJSON         `json:"content"`
 }
 
 // RecvEntry acknowledges one message; it copies the envelope fields.

@@ -252,7 +252,7 @@ func (s *Server) SendText(appKey, from, to, text string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	resp, err := s.sendSingle(f, t, raw)
+	resp, err := s.sendSingle(f, t, jmessage.RawJSON(raw))
 	if err != nil {
 		return 0, err
 	}
@@ -269,7 +269,7 @@ func (s *Server) SendGroupText(appKey, from string, gid int64, text string) (int
 	if err != nil {
 		return 0, err
 	}
-	resp, err := s.sendGroup(f, gid, raw)
+	resp, err := s.sendGroup(f, gid, jmessage.RawJSON(raw))
 	if err != nil {
 		return 0, err
 	}

@@ -190,7 +190,7 @@ func (s *Server) acknowledge(u *user, keys []itemKey) {
 }
 
 // newMessageItem builds the queued form of a message.
-func (s *Server) newMessageItem(msgID int64, convType int, from *user, gid int64, level int, now time.Time, content json.RawMessage) (*item, error) {
+func (s *Server) newMessageItem(msgID int64, convType int, from *user, gid int64, level int, now time.Time, content jmessage.RawJSON) (*item, error) {
 	payload, err := json.Marshal(jmessage.SyncMessage{
 		MsgID: jmessage.ID(msgID), MsgType: convType, FromUID: jmessage.ID(from.uid), FromGID: jmessage.ID(gid),
 		MsgLevel: level, CTime: now.Unix(), CTimeMs: now.UnixMilli(), Content: content,
@@ -198,12 +198,12 @@ func (s *Server) newMessageItem(msgID int64, convType int, from *user, gid int64
 	if err != nil {
 		return nil, err
 	}
-	return &item{key: itemKey{kind: kindMsg, id: msgID}, seq: s.itemSeq.Add(1), payload: payload}, nil
+	return &item{key: itemKey{kind: kindMsg, id: msgID}, seq: s.itemSeq.Add(1), payload: jmessage.RawJSON(payload)}, nil
 }
 
 // checkContent applies the limits every send shares: size, shape and
 // sensitive words.
-func (s *Server) checkContent(raw json.RawMessage) (*jmessage.Content, error) {
+func (s *Server) checkContent(raw jmessage.RawJSON) (*jmessage.Content, error) {
 	if len(raw) > s.opts.MaxMessageSize {
 		return nil, jmessage.Errorf(jmessage.CodeMessageTooLong, "content is %d bytes, limit %d", len(raw), s.opts.MaxMessageSize)
 	}
@@ -211,7 +211,7 @@ func (s *Server) checkContent(raw json.RawMessage) (*jmessage.Content, error) {
 		return nil, jmessage.Errorf(jmessage.CodeInvalidParameter, "content is missing")
 	}
 	var c jmessage.Content
-	if err := json.Unmarshal(raw, &c); err != nil {
+	if err := json.Unmarshal([]byte(raw), &c); err != nil {
 		return nil, jmessage.Errorf(jmessage.CodeInvalidValue, "content is not a message object: %v", err)
 	}
 	if err := c.Validate(); err != nil {
@@ -242,7 +242,7 @@ func (s *Server) allowSend(from *user) error {
 }
 
 // sendSingle delivers content from one user to another.
-func (s *Server) sendSingle(from, to *user, raw json.RawMessage) (*jmessage.SendResponse, error) {
+func (s *Server) sendSingle(from, to *user, raw jmessage.RawJSON) (*jmessage.SendResponse, error) {
 	if _, err := s.checkContent(raw); err != nil {
 		return nil, err
 	}
@@ -291,7 +291,7 @@ func (s *Server) sendSingle(from, to *user, raw json.RawMessage) (*jmessage.Send
 }
 
 // sendGroup delivers content from a member to every other member.
-func (s *Server) sendGroup(from *user, gid int64, raw json.RawMessage) (*jmessage.SendResponse, error) {
+func (s *Server) sendGroup(from *user, gid int64, raw jmessage.RawJSON) (*jmessage.SendResponse, error) {
 	g := s.dir.group(gid)
 	if g == nil {
 		return nil, jmessage.Errorf(jmessage.CodeTargetGroupNotExist, "gid %d", gid)
@@ -376,7 +376,7 @@ func (s *Server) notify(ev jmessage.EventNotification, recipients []*user) error
 		if err != nil {
 			return s.internal("encode event", err)
 		}
-		deliveries = append(deliveries, delivery{u, &item{key: itemKey{kind: kindEvent, id: id}, seq: s.itemSeq.Add(1), payload: payload}})
+		deliveries = append(deliveries, delivery{u, &item{key: itemKey{kind: kindEvent, id: id}, seq: s.itemSeq.Add(1), payload: jmessage.RawJSON(payload)}})
 	}
 	if err := s.persist(func(tx *storage.Tx) error {
 		for _, d := range deliveries {

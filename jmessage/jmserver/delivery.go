@@ -1,10 +1,9 @@
 package jmserver
 
 import (
-	"bytes"
 	"container/list"
-	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jimbot/jimbot/jmessage"
@@ -31,7 +30,7 @@ func (k itemKey) String() string { return string(rune(k.kind)) + ":" + strconv.F
 type item struct {
 	key     itemKey
 	seq     uint64
-	payload json.RawMessage
+	payload jmessage.RawJSON
 	sentAt  time.Time // zero: not sent to the current session yet
 	sends   int
 }
@@ -140,7 +139,7 @@ func (q *pendingQueue) takeOverdue(now time.Time, after time.Duration) []*item {
 // of its own.
 func frames(uid int64, syncSeq *int64, items []*item, maxBatch int) []outFrame {
 	var out []outFrame
-	var batch []json.RawMessage
+	var batch []jmessage.RawJSON
 	flush := func() {
 		if len(batch) == 0 {
 			return
@@ -167,12 +166,12 @@ func frames(uid int64, syncSeq *int64, items []*item, maxBatch int) []outFrame {
 // syncEnvelope assembles {"uid":U,"rid":R,"messages":[...]} from messages
 // that are already encoded, so a message is encoded once however often it
 // is delivered.
-func syncEnvelope(uid, rid int64, msgs []json.RawMessage) json.RawMessage {
+func syncEnvelope(uid, rid int64, msgs []jmessage.RawJSON) jmessage.RawJSON {
 	n := 48
 	for _, m := range msgs {
 		n += len(m) + 1
 	}
-	var b bytes.Buffer
+	var b strings.Builder
 	b.Grow(n)
 	b.WriteString(`{"uid":`)
 	b.WriteString(strconv.FormatInt(uid, 10))
@@ -183,8 +182,8 @@ func syncEnvelope(uid, rid int64, msgs []json.RawMessage) json.RawMessage {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.Write(m)
+		b.WriteString(string(m))
 	}
 	b.WriteString(`]}`)
-	return b.Bytes()
+	return jmessage.RawJSON(b.String())
 }

@@ -74,7 +74,7 @@ func FuzzDispatch(f *testing.F) {
 			sess.user = s.dir.user(DevAppKey, "alice")
 		}
 		event := fuzzEvents[int(ev)%len(fuzzEvents)]
-		s.dispatch(conn, event, payload)
+		s.dispatch(conn, event, rawArg(payload))
 
 		ack := <-sess.out
 		resp := <-sess.out

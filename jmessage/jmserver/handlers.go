@@ -123,12 +123,12 @@ func (s *Server) dispatch(c socketio.Conn, event string, raw rawArg) {
 	s.stats.Requests.Add(1)
 	h, known := handlers[event]
 	if !known {
-		rid := peekRID(raw)
+		rid := peekRID([]byte(raw))
 		sess.send(jmessage.EventAck, jmessage.Ack{RID: rid})
 		s.reply(sess, event, rid, nil, jmessage.Errorf(jmessage.CodeInvalidParam, "event %s is not supported by this server (v2 only)", event))
 		return
 	}
-	req, rid, err := h.decode(raw)
+	req, rid, err := h.decode([]byte(raw))
 	sess.send(jmessage.EventAck, jmessage.Ack{RID: rid})
 	if err != nil {
 		s.reply(sess, event, rid, nil, jmessage.Errorf(jmessage.CodeInvalidParameter, "%s payload: %v", event, err))
@@ -663,7 +663,7 @@ func (s *Server) onMsgRecv(c socketio.Conn, raw rawArg) {
 		return
 	}
 	var recv jmessage.MsgRecv
-	if err := json.Unmarshal(raw, &recv); err != nil {
+	if err := json.Unmarshal([]byte(raw), &recv); err != nil {
 		s.stats.BadRequests.Add(1)
 		s.log.Debug("malformed msg_recv", "session", sess.id, "err", err)
 		return
@@ -687,7 +687,7 @@ func (s *Server) onEventEcho(c socketio.Conn, raw rawArg) {
 		return
 	}
 	var echo jmessage.EventEcho
-	if err := json.Unmarshal(raw, &echo); err != nil {
+	if err := json.Unmarshal([]byte(raw), &echo); err != nil {
 		s.stats.BadRequests.Add(1)
 		s.log.Debug("malformed event echo", "session", sess.id, "err", err)
 		return

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jimbot/jimbot/jmessage"
 	"github.com/jimbot/jimbot/storage"
 )
 
@@ -132,7 +133,7 @@ func putConv(tx *storage.Tx, uid, peer int64, t time.Time) error {
 
 func putItem(tx *storage.Tx, uid int64, it *item) error {
 	return storage.TxPutJSON(tx.Sub("pending").Sub(key(uid)), it.key.String(), itemRecord{
-		Kind: string(rune(it.key.kind)), ID: it.key.id, Seq: it.seq, Payload: it.payload,
+		Kind: string(rune(it.key.kind)), ID: it.key.id, Seq: it.seq, Payload: json.RawMessage(it.payload),
 	})
 }
 
@@ -254,7 +255,7 @@ func (s *Server) load() error {
 				if len(r.Kind) != 1 || (r.Kind[0] != byte(kindMsg) && r.Kind[0] != byte(kindEvent)) {
 					return fmt.Errorf("pending/%d/%s: unknown kind %q", u.uid, k, r.Kind)
 				}
-				items = append(items, &item{key: itemKey{kind: itemKind(r.Kind[0]), id: r.ID}, seq: r.Seq, payload: r.Payload})
+				items = append(items, &item{key: itemKey{kind: itemKind(r.Kind[0]), id: r.ID}, seq: r.Seq, payload: jmessage.RawJSON(r.Payload)})
 				return nil
 			}); err != nil {
 				return err

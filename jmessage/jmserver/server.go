@@ -297,7 +297,7 @@ func (s *Server) Stats() *Stats { return &s.stats }
 // the v2 resource lookup GET /v1/resource?mediaId=.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", s.sio)
+	mux.Handle("/socket.io/", textPolling(s.sio))
 	mux.HandleFunc("/resource", s.serveResource)
 	mux.HandleFunc("/v1/resource", s.serveResource)
 	mux.HandleFunc("/media/", s.serveMedia)

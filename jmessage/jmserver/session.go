@@ -1,7 +1,6 @@
 package jmserver
 
 import (
-	"encoding/json"
 	"sync"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 // rawArg is how every event argument arrives: undecoded, so that a payload
 // of the wrong shape is answered with an error code instead of making
 // go-socket.io drop the connection, and so that timestamps keep their text.
-type rawArg = json.RawMessage
+type rawArg = jmessage.RawJSON
 
 // outFrame is one event queued for a connection.
 type outFrame struct {
