@@ -1,0 +1,767 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jimbot/jimbot/bot/clock"
+	"github.com/jimbot/jimbot/jmessage"
+	"github.com/jimbot/jimbot/storage"
+)
+
+// Options configure a Bot. Zero values get the defaults in the comments
+// (DefaultOptions lists them).
+type Options struct {
+	// Transport connects the bot to JMessage (required).
+	Transport Transport
+	// Store persists plugin state, de-duplication records, the outbox and
+	// switchboard settings. Without one everything is kept in memory.
+	Store *storage.DB
+	// Logger receives the bot's logs. Default: slog.Default().
+	Logger *slog.Logger
+	// Clock is the bot's time source. Default: clock.Real.
+	Clock clock.Clock
+	// Prefixes start commands. Default: "/" and "!".
+	Prefixes []string
+	// Admins are users with RoleAdmin in every chat: "username" (of the
+	// bot's app) or "appkey/username". Group owners are RoleOwner in their
+	// group.
+	Admins []string
+	// Workers is the number of event handlers running at once. Default
+	// 4 × GOMAXPROCS, at least 4 and at most 64.
+	Workers int
+	// MaxQueued bounds the events waiting for a worker; intake waits
+	// beyond it. Default 10000.
+	MaxQueued int
+	// HandlerTimeout is the deadline of each event's handlers. Default 30s.
+	HandlerTimeout time.Duration
+	// Send configures the outbound governor.
+	Send SendOptions
+	// Breaker configures the per-plugin circuit breaker.
+	Breaker BreakerOptions
+	// TraceSize is how many event traces are kept. Default 1000.
+	TraceSize int
+	// DedupTTL is how long handled event ids are remembered. Default 7 days.
+	DedupTTL time.Duration
+	// Ledger overrides the de-duplication and outbox ledger. Default: in
+	// Store, or in memory without one.
+	Ledger Ledger
+	// Metrics receives the bot's metrics; nil records none.
+	Metrics *Metrics
+	// Switches are per-chat plugin and command switches from the config:
+	// chat ("group:<gid>" or "user:<appkey>/<name>") → "plugin:<id>" or
+	// "command:<name>" → on.
+	Switches map[string]map[string]bool
+	// OnError is called for every handler error, after it is logged.
+	OnError func(c *Context, err error)
+}
+
+// BreakerOptions configure the per-plugin circuit breaker.
+type BreakerOptions struct {
+	// Failures in a row that disable a plugin. Default 5; negative turns
+	// the breaker off.
+	Failures int
+	// Cooldown is how long a tripped plugin stays disabled. Default 1m.
+	Cooldown time.Duration
+}
+
+// DefaultOptions returns the defaults (without a Transport).
+func DefaultOptions() Options {
+	var o Options
+	o.fill()
+	return o
+}
+
+func (o *Options) fill() {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real
+	}
+	if len(o.Prefixes) == 0 {
+		o.Prefixes = []string{"/", "!"}
+	}
+	setDefault(&o.Workers, min(max(4*runtime.GOMAXPROCS(0), 4), 64))
+	setDefault(&o.MaxQueued, 10000)
+	setDefault(&o.HandlerTimeout, 30*time.Second)
+	setDefault(&o.TraceSize, 1000)
+	setDefault(&o.DedupTTL, 7*24*time.Hour)
+	setDefault(&o.Breaker.Failures, 5)
+	setDefault(&o.Breaker.Cooldown, time.Minute)
+	o.Send.fill()
+}
+
+// Bot is a running chat bot: one account, one middleware chain of plugins,
+// one outbound governor. Make it with New, add plugins, then Run.
+type Bot struct {
+	opts      Options
+	log       *slog.Logger
+	clock     clock.Clock
+	transport Transport
+	db        *storage.DB
+	self      User
+	admins    map[string]bool
+	realClock bool
+
+	mu      sync.Mutex
+	reg     registrations
+	plugins []*pluginState
+	byID    map[string]*pluginState
+	main    *pluginState
+	started atomic.Bool
+	stopped atomic.Bool
+
+	rt     *router
+	root   Handler
+	layers int
+
+	disp     *dispatcher
+	gov      *governor
+	ledger   Ledger
+	switches *Switchboard
+	traces   *TraceRing
+	metrics  *Metrics
+	owners   ownerCache
+	notices  noticeLimiter
+	workerCx []*Context // one reusable Context per dispatcher worker
+
+	life     context.Context
+	cancel   context.CancelFunc
+	commits  chan []completion
+	batches  sync.Pool // *[]completion
+	wg       sync.WaitGroup
+	intake   chan struct{} // closed when intake has stopped
+	stopOnce sync.Once
+	stopErr  error
+	fatal    chan error
+}
+
+// completion is a handled event on its way to the ledger.
+type completion struct {
+	id    string
+	token any
+	ops   []*Op
+	done  func()
+}
+
+// New returns a bot. Add plugins with AddPlugin or register handlers on
+// Router, then call Run (or Start).
+func New(opts Options) (*Bot, error) {
+	if opts.Transport == nil {
+		return nil, errors.New("bot: Options.Transport is required")
+	}
+	opts.fill()
+	b := &Bot{
+		opts: opts, log: opts.Logger, clock: opts.Clock, transport: opts.Transport, db: opts.Store,
+		self: opts.Transport.Self(), admins: map[string]bool{}, byID: map[string]*pluginState{},
+		traces: NewTraceRing(opts.TraceSize), metrics: opts.Metrics,
+		commits: make(chan []completion, 256), intake: make(chan struct{}), fatal: make(chan error, 1),
+	}
+	b.batches.New = func() any { s := make([]completion, 0, 64); return &s }
+	for _, a := range opts.Admins {
+		if !strings.Contains(a, "/") {
+			a = b.self.AppKey + "/" + a
+		}
+		b.admins[a] = true
+	}
+	b.ledger = opts.Ledger
+	if b.ledger == nil {
+		if b.db != nil {
+			b.ledger = NewStoreLedger(b.db, opts.DedupTTL)
+		} else {
+			b.ledger = NewMemoryLedger(opts.DedupTTL, opts.Clock)
+		}
+	}
+	b.realClock = clock.IsReal(opts.Clock)
+	b.switches = newSwitchboard(b)
+	if b.metrics != nil {
+		b.metrics.rateLimit.Set(opts.Send.RatePerMinute)
+	}
+	return b, nil
+}
+
+// AddPlugin adds a plugin instance with its settings. Plugins are ordered
+// by PluginInfo (priority, before/after), then by the order added.
+func (b *Bot) AddPlugin(p Plugin, settings Settings) error {
+	if b.started.Load() {
+		return ErrLateRegistration
+	}
+	info := p.Info()
+	if !pluginIDRe.MatchString(info.ID) {
+		return fmt.Errorf("bot: plugin ID %q: use lowercase letters, digits, '-', '_' and '.'", info.ID)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, dup := b.byID[info.ID]; dup {
+		return fmt.Errorf("bot: plugin %s added twice", info.ID)
+	}
+	ps := &pluginState{id: info.ID, info: info, p: p, settings: settings, added: len(b.plugins),
+		switchKey: pluginKey(info.ID), log: b.log.With("plugin", info.ID), metrics: b.metrics.forPlugin(info.ID)}
+	b.plugins = append(b.plugins, ps)
+	b.byID[info.ID] = ps
+	return nil
+}
+
+// mainPlugin is where Bot.Router registers: handlers added directly to the
+// bot rather than through a plugin.
+type mainPlugin struct{}
+
+func (mainPlugin) Info() PluginInfo {
+	return PluginInfo{ID: "main", Description: "handlers registered directly on the bot"}
+}
+
+// Router returns the registration API of the bot's own "main" plugin, for
+// small bots that need no plugin of their own.
+func (b *Bot) Router() *Router {
+	b.mu.Lock()
+	p := b.main
+	b.mu.Unlock()
+	if p == nil {
+		if err := b.AddPlugin(mainPlugin{}, nil); err != nil && !errors.Is(err, ErrLateRegistration) {
+			b.log.Error("add main plugin", "err", err)
+		}
+		b.mu.Lock()
+		p = b.byID["main"]
+		b.main = p
+		b.mu.Unlock()
+	}
+	if p == nil {
+		p = &pluginState{id: "main"}
+	}
+	return &Router{b: b, p: p}
+}
+
+// Self returns the bot's user.
+func (b *Bot) Self() User { return b.self }
+
+// Clock returns the bot's clock.
+func (b *Bot) Clock() clock.Clock { return b.clock }
+
+// Logger returns the bot's logger.
+func (b *Bot) Logger() *slog.Logger { return b.log }
+
+// Store returns the bot's store, or nil.
+func (b *Bot) Store() *storage.DB { return b.db }
+
+// Switchboard returns the per-chat plugin and command switches.
+func (b *Bot) Switchboard() *Switchboard { return b.switches }
+
+// Traces returns the ring of recent event traces.
+func (b *Bot) Traces() *TraceRing { return b.traces }
+
+// Metrics returns the bot's metrics, or nil.
+func (b *Bot) Metrics() *Metrics { return b.metrics }
+
+// Transport returns the bot's transport.
+func (b *Bot) Transport() Transport { return b.transport }
+
+func (b *Bot) prefix() string { return b.opts.Prefixes[0] }
+
+// Prefix returns the first command prefix, as shown in help.
+func (b *Bot) Prefix() string { return b.prefix() }
+
+func (b *Bot) pluginByID(id string) *pluginState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.byID[id]
+}
+
+// Plugins returns the plugins' infos in chain order (after Start).
+func (b *Bot) Plugins() []PluginInfo {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]PluginInfo, len(b.plugins))
+	for i, p := range b.plugins {
+		out[i] = p.info
+	}
+	return out
+}
+
+// Commands returns every registered command, in plugin order (after
+// Start).
+func (b *Bot) Commands() []CommandInfo {
+	if b.rt == nil {
+		return nil
+	}
+	out := make([]CommandInfo, 0, len(b.rt.list))
+	for _, c := range b.rt.list {
+		out = append(out, CommandInfo{Plugin: c.plugin.id, Command: c.spec})
+	}
+	return out
+}
+
+// IsAdmin reports whether u is one of the admins named in Options.Admins.
+func (b *Bot) IsAdmin(u User) bool { return b.admins[u.String()] }
+
+// AdminUsers returns the configured admins.
+func (b *Bot) AdminUsers() []User {
+	var out []User
+	for a := range b.admins {
+		app, name, _ := strings.Cut(a, "/")
+		out = append(out, User{AppKey: app, Username: name})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+// Start provisions and validates every plugin, builds the chain once,
+// and starts handling events. Registration problems (a conflict between
+// two plugins over a command, an invalid pattern, a failing Provision or
+// Validate) are all reported together, and nothing is started then.
+func (b *Bot) Start(ctx context.Context) error {
+	if b.started.Load() {
+		return errors.New("bot: already started")
+	}
+	if err := b.switches.load(); err != nil {
+		return fmt.Errorf("bot: switchboard: %w", err)
+	}
+	b.switches.configure(b.opts.Switches)
+	b.mu.Lock()
+	ordered, err := orderPlugins(b.plugins, func(w string) { b.log.Warn(w) })
+	b.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range ordered {
+		if pv, ok := p.p.(Provisioner); ok {
+			env := &Env{Router: &Router{b: b, p: p}, ID: p.id, Settings: p.settings, Log: p.log, Bot: b}
+			if b.db != nil {
+				env.Store = b.db.Namespace("plugin:" + p.id)
+			}
+			if err := callSafely(func() error { return pv.Provision(env) }); err != nil {
+				errs = append(errs, fmt.Errorf("plugin %s: provision: %w", p.id, err))
+			}
+		} else if len(p.settings) > 0 {
+			errs = append(errs, fmt.Errorf("plugin %s: has settings but does not read them (no Provision)", p.id))
+		}
+	}
+	for _, p := range ordered {
+		if v, ok := p.p.(Validator); ok {
+			if err := callSafely(v.Validate); err != nil {
+				errs = append(errs, fmt.Errorf("plugin %s: validate: %w", p.id, err))
+			}
+		}
+	}
+	b.mu.Lock()
+	b.plugins = ordered
+	for _, p := range ordered {
+		errs = append(errs, p.errs...)
+	}
+	for _, c := range b.reg.commands {
+		c.switchKey, c.what = commandKey(c.spec.Name), "command "+b.prefix()+c.spec.Name
+	}
+	rt, conflicts := b.reg.build(b.opts.Prefixes)
+	b.mu.Unlock()
+	errs = append(errs, conflicts...)
+	if len(errs) > 0 {
+		return fmt.Errorf("bot: cannot start:\n  %w", errors.Join(errs...))
+	}
+	b.rt = rt
+	b.root = b.buildRoot()
+	b.started.Store(true)
+
+	b.life, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	b.workerCx = make([]*Context, b.opts.Workers)
+	for i := range b.workerCx {
+		b.workerCx[i] = &Context{tr: &traceEntry{}}
+	}
+	b.disp = newDispatcher(b.opts.Workers, b.opts.MaxQueued, b.handleTasks)
+	b.metrics.watchDispatch(b.disp)
+	b.gov = newGovernor(b.opts.Send, b.transport, b.ledger, b.clock, b.log.With("part", "governor"), b.metrics)
+	pending, err := b.ledger.Pending()
+	if err != nil {
+		b.log.Error("outbox of the previous run is partly unreadable", "err", err)
+	}
+	if len(pending) > 0 {
+		b.log.Info("resuming queued actions from the previous run", "count", len(pending))
+		b.gov.submit(pending...)
+	}
+	b.disp.start()
+	b.wg.Add(2)
+	go func() { defer b.wg.Done(); b.commitLoop() }()
+	go func() { defer b.wg.Done(); b.gov.run(b.life.Done()) }()
+
+	for i, p := range b.plugins {
+		if s, ok := p.p.(Starter); ok {
+			if err := callSafely(func() error { return s.Start(ctx) }); err != nil {
+				b.stopPlugins(ctx, i)
+				b.shutdown(ctx)
+				return fmt.Errorf("bot: plugin %s: start: %w", p.id, err)
+			}
+		}
+	}
+	go b.intakeLoop()
+	b.log.Info("bot started", "user", b.self.String(), "plugins", len(b.plugins), "commands", len(b.rt.list))
+	return b.Emit(ctx, &Event{Kind: KindStartup, ID: "", Time: b.clock.Now()})
+}
+
+// callSafely turns a panic in plugin setup code into an error.
+func callSafely(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return fn()
+}
+
+// Run starts the bot and handles events until ctx ends or the transport
+// stops for good (kicked, password changed); then it stops gracefully
+// within stopTimeout.
+func (b *Bot) Run(ctx context.Context, stopTimeout time.Duration) error {
+	if err := b.Start(ctx); err != nil {
+		return err
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case <-b.intake:
+	case runErr = <-b.fatal:
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+	defer cancel()
+	if err := b.Stop(sctx); err != nil {
+		return err
+	}
+	return runErr
+}
+
+// Done is closed when the transport has stopped delivering (it was closed,
+// kicked or its password changed).
+func (b *Bot) Done() <-chan struct{} { return b.intake }
+
+// Stop stops the bot gracefully: no new events are taken, queued events
+// are handled and recorded, queued sends go out until ctx ends (those
+// left are kept in the store for the next start), and plugins stop in
+// reverse order.
+func (b *Bot) Stop(ctx context.Context) error {
+	if !b.started.Load() {
+		return nil
+	}
+	b.stopOnce.Do(func() {
+		b.stopped.Store(true)
+		b.stopPlugins(ctx, len(b.plugins))
+		b.stopErr = b.shutdown(ctx)
+	})
+	return b.stopErr
+}
+
+func (b *Bot) stopPlugins(ctx context.Context, n int) {
+	for i := n - 1; i >= 0; i-- {
+		p := b.plugins[i]
+		if s, ok := p.p.(Stopper); ok {
+			if err := callSafely(func() error { return s.Stop(ctx) }); err != nil {
+				p.log.Error("stop", "err", err)
+			}
+		}
+	}
+}
+
+// shutdown drains the pipeline: dispatcher, ledger commits, governor.
+func (b *Bot) shutdown(ctx context.Context) error {
+	b.disp.stop()
+	close(b.commits)
+	b.gov.drain()
+	done := make(chan struct{})
+	go func() { b.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		b.cancel()
+		<-done
+		if m, r, a := b.gov.queueLen(); m+r+a > 0 {
+			b.log.Warn("stopped with actions still queued; they are kept for the next start", "moderation", m, "reply", r, "announcement", a)
+		}
+	}
+	b.cancel()
+	return err
+}
+
+// intakeLoop moves deliveries from the transport to the dispatcher,
+// acknowledging at once those already handled.
+func (b *Bot) intakeLoop() {
+	defer close(b.intake)
+	in := b.transport.Deliveries()
+	for {
+		var d Delivery
+		var ok bool
+		select {
+		case d, ok = <-in:
+		case <-b.life.Done():
+			return
+		}
+		if !ok {
+			return
+		}
+		if b.stopped.Load() {
+			return
+		}
+		ev := d.Event
+		b.metrics.eventIn(ev.Kind)
+		switch ev.Kind {
+		case KindReconnected:
+			b.metrics.reconnected()
+		case KindMemberAdded, KindMemberRemoved, KindMemberExited, KindGroupUpdated, KindGroupCreated:
+			b.owners.forget(ev.Chat.Group)
+		}
+		if ev.ID != "" && d.Token != nil {
+			seen, err := b.ledger.Seen(ev.ID)
+			if err != nil {
+				b.log.Error("de-duplication lookup failed; handling the event anyway", "id", ev.ID, "err", err)
+			}
+			if seen {
+				b.metrics.duplicate()
+				if err := b.transport.Ack(b.life, []any{d.Token}); err != nil {
+					b.log.Debug("ack of a duplicate failed", "id", ev.ID, "err", err)
+				}
+				continue
+			}
+		}
+		if err := b.disp.submit(b.life, task{ev: ev, token: d.Token}); err != nil {
+			return
+		}
+	}
+}
+
+// Emit hands an internal event (a tick, a test event) to the chain, as if
+// it had been received. It does not wait for the handlers.
+func (b *Bot) Emit(ctx context.Context, ev *Event) error {
+	if !b.started.Load() || b.stopped.Load() {
+		return errors.New("bot: not running")
+	}
+	if ev.Time.IsZero() {
+		ev.Time = b.clock.Now()
+	}
+	return b.disp.submit(ctx, task{ev: ev})
+}
+
+// Handle is Emit that waits until the event is handled and recorded and
+// its actions are queued.
+func (b *Bot) Handle(ctx context.Context, ev *Event) error {
+	if !b.started.Load() || b.stopped.Load() {
+		return errors.New("bot: not running")
+	}
+	if ev.Time.IsZero() {
+		ev.Time = b.clock.Now()
+	}
+	done := make(chan struct{})
+	if err := b.disp.submit(ctx, task{ev: ev, done: func() { close(done) }}); err != nil {
+		return err
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// handleTasks runs a worker's batch of events of one chat and hands the
+// results to the committer in one piece.
+func (b *Bot) handleTasks(worker int, tasks []task) {
+	bp := b.batches.Get().(*[]completion)
+	batch := (*bp)[:0]
+	c := b.workerCx[worker]
+	for i := range tasks {
+		batch = append(batch, b.handleOne(c, &tasks[i]))
+	}
+	*bp = batch
+	b.commits <- batch
+}
+
+func (b *Bot) handleOne(c *Context, t *task) completion {
+	tr := c.tr
+	c.reset(b, b.life, t.ev)
+	c.tr = tr
+	now := time.Now()
+	if b.realClock {
+		c.start = now
+	} else {
+		c.start = b.clock.Now()
+	}
+	if b.opts.HandlerTimeout > 0 {
+		c.deadline = c.start.Add(b.opts.HandlerTimeout)
+	}
+	tr.t = Trace{EventID: t.ev.ID, Kind: t.ev.Kind.String(), Start: c.start, Steps: tr.t.Steps[:0]}
+	clear(tr.plugins)
+	tr.plugins = tr.plugins[:0]
+	tr.chat, tr.sender, tr.t0 = t.ev.Chat, t.ev.Sender, now
+	if len(t.ev.Text) > maxTraceText {
+		tr.t.Text = t.ev.Text[:maxTraceText]
+	} else {
+		tr.t.Text = t.ev.Text
+	}
+	if err := b.root(c); err != nil {
+		b.log.Error("chain returned an error", "event", t.ev.ID, "err", err)
+	}
+	tr.finish(time.Since(tr.t0))
+	tr.t.Matched = c.matched
+	tr.t.Outbox = len(c.outbox)
+	b.traces.put(tr)
+	done := completion{id: t.ev.ID, token: t.token, done: t.done}
+	if len(c.outbox) > 0 {
+		now := c.start
+		done.ops = make([]*Op, len(c.outbox))
+		for i, o := range c.outbox {
+			o.Created = now
+			done.ops[i] = o
+		}
+		clear(c.outbox)
+	}
+	c.release()
+	c.Event, c.parent, c.derived, c.cancel, c.log, c.plugin = nil, nil, nil, nil, nil, nil
+	return done
+}
+
+// commitLoop records handled events and their ops in the ledger in
+// batches, then acknowledges the events and hands the ops to the
+// governor. Batches form under load by themselves: it commits whatever
+// has arrived as soon as the previous commit is done.
+func (b *Bot) commitLoop() {
+	var batch []completion
+	ids := make([]string, 0, 512)
+	tokens := make([]any, 0, 512)
+	var ops []*Op
+	var held [][]completion
+	for first := range b.commits {
+		batch = append(batch[:0], first...)
+		held = append(held[:0], first)
+	more:
+		for len(batch) < 1024 {
+			select {
+			case c, ok := <-b.commits:
+				if !ok {
+					break more
+				}
+				batch = append(batch, c...)
+				held = append(held, c)
+			default:
+				break more
+			}
+		}
+		for _, h := range held {
+			clear(h)
+			h = h[:0]
+			b.batches.Put(&h)
+		}
+		ids, tokens, ops = ids[:0], tokens[:0], ops[:0]
+		for _, c := range batch {
+			if c.id != "" && c.token != nil {
+				ids = append(ids, c.id)
+			}
+			if c.token != nil {
+				tokens = append(tokens, c.token)
+			}
+			ops = append(ops, c.ops...)
+		}
+		if err := b.ledger.Commit(ids, ops); err != nil {
+			// Not acknowledged: the server delivers the events again and
+			// they are handled again; their ops are made again then.
+			b.log.Error("cannot record handled events; they will be handled again when redelivered", "events", len(ids), "err", err)
+		} else {
+			if len(tokens) > 0 {
+				if err := b.transport.Ack(b.life, tokens); err != nil {
+					b.log.Warn("acknowledgement failed; the server will redeliver and the duplicates will be skipped", "events", len(tokens), "err", err)
+				}
+			}
+			b.gov.submit(ops...)
+		}
+		for _, c := range batch {
+			if c.done != nil {
+				c.done()
+			}
+		}
+		clear(batch)
+		clear(tokens)
+		clear(ops)
+	}
+}
+
+// Send queues an action outside of event handling (schedules, the admin
+// API): it is journaled first, then queued. The returned channel gets the
+// outcome.
+func (b *Bot) Send(to Chat, body jmessage.Body, lane Lane, plugin string) (<-chan OpResult, error) {
+	if !b.started.Load() || b.stopped.Load() {
+		return nil, errors.New("bot: not running")
+	}
+	if to.IsZero() || body == nil {
+		return nil, errors.New("bot: send needs a target and a body")
+	}
+	res := make(chan OpResult, 1)
+	op := &Op{Kind: OpSend, Lane: lane, To: to, Body: body, Plugin: plugin, Created: b.clock.Now(), result: res}
+	if err := b.ledger.Commit(nil, []*Op{op}); err != nil {
+		return nil, err
+	}
+	b.gov.submit(op)
+	return res, nil
+}
+
+// QueueLen returns the queued outbound actions per lane.
+func (b *Bot) QueueLen() (moderation, reply, announcement int) {
+	if b.gov == nil {
+		return 0, 0, 0
+	}
+	return b.gov.queueLen()
+}
+
+// success resets p's breaker.
+func (b *Bot) success(p *pluginState) {
+	if p.failures.Load() != 0 {
+		p.failures.Store(0)
+	}
+}
+
+// failure logs a handler error and trips p's breaker after too many in a
+// row, telling the admins.
+func (b *Bot) failure(p *pluginState, c *Context, err error) {
+	attrs := []any{"event", c.Event.Kind.String(), "id", c.Event.ID, "chat", c.Event.Chat.String(), "err", err}
+	var pe *PluginError
+	if errors.As(err, &pe) && pe.Panic != nil {
+		attrs = append(attrs, "stack", string(pe.Stack))
+	}
+	p.log.Error("handler failed", attrs...)
+	if b.opts.OnError != nil {
+		b.opts.OnError(c, err)
+	}
+	if b.opts.Breaker.Failures < 0 {
+		return
+	}
+	if n := p.failures.Add(1); int(n) >= b.opts.Breaker.Failures {
+		until := c.start.Add(b.opts.Breaker.Cooldown)
+		if p.disabledUntil.Swap(until.UnixNano()) != 0 {
+			return
+		}
+		p.failures.Store(0)
+		b.metrics.tripped(p.id)
+		msg := fmt.Sprintf("⚠️ plugin %s failed %d times in a row and is disabled for %s. Last error: %v",
+			p.id, n, b.opts.Breaker.Cooldown, truncate(err.Error(), 300))
+		p.log.Warn("circuit breaker tripped: plugin disabled", "for", b.opts.Breaker.Cooldown, "failures", n)
+		for _, a := range b.AdminUsers() {
+			if _, err := b.Send(Chat{Peer: a}, jmessage.Text(msg), LaneReply, "jimbot"); err != nil {
+				b.log.Error("tell admin about the breaker", "admin", a.String(), "err", err)
+			}
+		}
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// discardLogger is a logger that writes nothing.
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -1,0 +1,246 @@
+package bot
+
+import (
+	"context"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+)
+
+// dispatcher runs events on a fixed pool of workers. Events of one chat
+// are handled one at a time, in arrival order; different chats run
+// concurrently. A chat with work waits in the ready queue; a worker takes
+// it, handles a batch of its events and puts it back if more came, so a
+// busy chat cannot starve the others. The number of queued events is
+// bounded: submit blocks at the bound (backpressure). The only goroutines
+// are the workers.
+type dispatcher struct {
+	handle  func(worker int, tasks []task)
+	workers int
+	max     int64
+	quantum int
+
+	shards [64]chatShard
+	seed   maphash.Seed
+	ready  chan *chatQueue
+
+	queues sync.Pool // idle *chatQueue, with their slices
+
+	queued  atomic.Int64
+	spaceMu sync.Mutex
+	space   *sync.Cond
+
+	wg sync.WaitGroup
+}
+
+type chatShard struct {
+	mu     sync.Mutex
+	groups map[int64]*chatQueue
+	peers  map[ChatKey]*chatQueue
+}
+
+func (sh *chatShard) get(k ChatKey) *chatQueue {
+	if k.Group != 0 {
+		return sh.groups[k.Group]
+	}
+	return sh.peers[k]
+}
+
+func (sh *chatShard) put(k ChatKey, q *chatQueue) {
+	if k.Group != 0 {
+		sh.groups[k.Group] = q
+	} else {
+		sh.peers[k] = q
+	}
+}
+
+func (sh *chatShard) remove(k ChatKey) {
+	if k.Group != 0 {
+		delete(sh.groups, k.Group)
+	} else {
+		delete(sh.peers, k)
+	}
+}
+
+// chatQueue holds the events of one chat that wait for a worker. A chat
+// with no queued events is removed from its shard.
+type chatQueue struct {
+	key     ChatKey
+	mu      sync.Mutex
+	tasks   []task
+	spare   []task
+	running bool
+}
+
+// task is one event on its way through the bot.
+type task struct {
+	ev    *Event
+	token any
+	// done, if set, is called once the task is committed (tests and
+	// Bot.Handle wait on it).
+	done func()
+}
+
+func newDispatcher(workers int, max int, handle func(worker int, tasks []task)) *dispatcher {
+	d := &dispatcher{
+		handle:  handle,
+		workers: workers,
+		max:     int64(max),
+		quantum: 64,
+		seed:    maphash.MakeSeed(),
+		// Every ready chat has at least one queued event, and queued
+		// exceeds max only by the submitters racing past the check.
+		ready: make(chan *chatQueue, max+1024),
+	}
+	d.space = sync.NewCond(&d.spaceMu)
+	for i := range d.shards {
+		d.shards[i].groups = map[int64]*chatQueue{}
+		d.shards[i].peers = map[ChatKey]*chatQueue{}
+	}
+	return d
+}
+
+func (d *dispatcher) start() {
+	for i := 0; i < d.workers; i++ {
+		d.wg.Add(1)
+		go d.work(i)
+	}
+}
+
+func (d *dispatcher) shard(k ChatKey) *chatShard {
+	var h uint64
+	if k.Group != 0 {
+		h = uint64(k.Group) * 0x9E3779B97F4A7C15
+	} else {
+		var mh maphash.Hash
+		mh.SetSeed(d.seed)
+		mh.WriteString(k.AppKey)
+		mh.WriteByte('/')
+		mh.WriteString(k.Username)
+		h = mh.Sum64()
+	}
+	return &d.shards[h>>58]
+}
+
+// submit queues t behind the other events of its chat. It blocks while
+// the dispatcher is full and fails if ctx ends first.
+func (d *dispatcher) submit(ctx context.Context, t task) error {
+	if d.queued.Add(1) > d.max {
+		if err := d.waitSpace(ctx); err != nil {
+			d.release(1)
+			return err
+		}
+	}
+	key := t.ev.Chat.Key()
+	sh := d.shard(key)
+	sh.mu.Lock()
+	q := sh.get(key)
+	if q == nil {
+		if v := d.queues.Get(); v != nil {
+			q = v.(*chatQueue)
+		} else {
+			q = &chatQueue{}
+		}
+		q.key = key
+		sh.put(key, q)
+	}
+	q.mu.Lock()
+	sh.mu.Unlock()
+	q.tasks = append(q.tasks, t)
+	wake := !q.running
+	q.running = true
+	q.mu.Unlock()
+	if wake {
+		d.ready <- q
+	}
+	return nil
+}
+
+func (d *dispatcher) waitSpace(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		d.spaceMu.Lock()
+		d.space.Broadcast()
+		d.spaceMu.Unlock()
+	})
+	defer stop()
+	d.spaceMu.Lock()
+	defer d.spaceMu.Unlock()
+	for d.queued.Load() > d.max {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		d.space.Wait()
+	}
+	return nil
+}
+
+// release forgets n handled events and wakes waiters when the queue drops
+// below the bound or empties.
+func (d *dispatcher) release(n int64) {
+	left := d.queued.Add(-n)
+	if (left+n > d.max && left <= d.max) || left == 0 {
+		d.spaceMu.Lock()
+		d.space.Broadcast()
+		d.spaceMu.Unlock()
+	}
+}
+
+// work takes ready chats and handles up to a quantum of events at a time.
+func (d *dispatcher) work(worker int) {
+	defer d.wg.Done()
+	for q := range d.ready {
+		q.mu.Lock()
+		batch := q.tasks
+		if len(batch) > d.quantum {
+			q.tasks = append(q.spare[:0], batch[d.quantum:]...)
+			batch = batch[:d.quantum]
+		} else {
+			q.tasks = q.spare[:0]
+		}
+		q.spare = nil
+		q.mu.Unlock()
+
+		d.handle(worker, batch)
+		n := int64(len(batch))
+		clear(batch)
+
+		sh := d.shard(q.key)
+		sh.mu.Lock()
+		q.mu.Lock()
+		q.spare = batch[:0]
+		more := len(q.tasks) > 0
+		if !more {
+			q.running = false
+			sh.remove(q.key)
+		}
+		q.mu.Unlock()
+		sh.mu.Unlock()
+		d.release(n)
+		if more {
+			d.ready <- q
+		} else {
+			// Out of the shard, nobody else can reach q now.
+			d.queues.Put(q)
+		}
+	}
+}
+
+// pending returns the number of queued events.
+func (d *dispatcher) pending() int64 { return d.queued.Load() }
+
+// drain waits until every queued event is handled.
+func (d *dispatcher) drain() {
+	d.spaceMu.Lock()
+	for d.queued.Load() > 0 {
+		d.space.Wait()
+	}
+	d.spaceMu.Unlock()
+}
+
+// stop drains and stops the workers. No submit may run during or after
+// stop.
+func (d *dispatcher) stop() {
+	d.drain()
+	close(d.ready)
+	d.wg.Wait()
+}
