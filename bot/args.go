@@ -330,6 +330,11 @@ func parseArgs(spec *Command, text string, a *Args) error {
 	flagsDone := false
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
+		if n := len(pos); n < len(spec.Args) && spec.Args[n].Rest && !(strings.HasPrefix(t.text, "-") && !flagsDone && len(spec.Flags) > 0 && !isNumber(t.text)) {
+			// Everything from here on is the rest argument, verbatim.
+			pos = append(pos, t)
+			break
+		}
 		if flagsDone || len(spec.Flags) == 0 || !strings.HasPrefix(t.text, "-") || t.text == "-" || isNumber(t.text) {
 			pos = append(pos, t)
 			continue

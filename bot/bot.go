@@ -63,6 +63,10 @@ type Options struct {
 	Switches map[string]map[string]bool
 	// OnError is called for every handler error, after it is logged.
 	OnError func(c *Context, err error)
+	// OnCommit is called with the ids of events whose handling was
+	// recorded and acknowledged (test kits wait on it). It runs on the
+	// committer's goroutine and must not block.
+	OnCommit func(ids []string)
 }
 
 // BreakerOptions configure the per-plugin circuit breaker.
@@ -145,6 +149,12 @@ type Bot struct {
 	stopErr  error
 	fatal    chan error
 }
+
+// Errors Run returns when the server ends the session.
+var (
+	ErrKicked          = errors.New("bot: the bot's user logged in elsewhere (kicked)")
+	ErrPasswordChanged = errors.New("bot: the bot's password was changed")
+)
 
 // completion is a handled event on its way to the ledger.
 type completion struct {
@@ -513,6 +523,16 @@ func (b *Bot) intakeLoop() {
 		switch ev.Kind {
 		case KindReconnected:
 			b.metrics.reconnected()
+		case KindKicked, KindPasswordChanged:
+			err := ErrKicked
+			if ev.Kind == KindPasswordChanged {
+				err = ErrPasswordChanged
+			}
+			b.log.Error("the server ended the bot's session", "reason", ev.Kind.String())
+			select {
+			case b.fatal <- err:
+			default:
+			}
 		case KindMemberAdded, KindMemberRemoved, KindMemberExited, KindGroupUpdated, KindGroupCreated:
 			b.owners.forget(ev.Chat.Group)
 		}
@@ -677,6 +697,9 @@ func (b *Bot) commitLoop() {
 				}
 			}
 			b.gov.submit(ops...)
+			if b.opts.OnCommit != nil {
+				b.opts.OnCommit(ids)
+			}
 		}
 		for _, c := range batch {
 			if c.done != nil {

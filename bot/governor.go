@@ -136,8 +136,8 @@ func (g *governor) queueLen() (mod, reply, ann int) {
 }
 
 // next returns the first op that may go now, in lane order, and the
-// earliest time a waiting op becomes due.
-func (g *governor) next(now time.Time) (*Op, time.Time) {
+// earliest time a waiting op becomes due. With take false it only looks.
+func (g *governor) next(now time.Time, take bool) (*Op, time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var due time.Time
@@ -157,6 +157,9 @@ func (g *governor) next(now time.Time) (*Op, time.Time) {
 	g.delayed = kept
 	for lane := LaneModeration; lane <= LaneAnnouncement; lane++ {
 		if g.lanes[lane].len() > 0 {
+			if !take {
+				return g.lanes[lane].ops[g.lanes[lane].head], time.Time{}
+			}
 			g.metrics.queued(lane, -1)
 			return g.lanes[lane].pop(), time.Time{}
 		}
@@ -205,7 +208,7 @@ func (g *governor) run(quit <-chan struct{}) {
 	defer close(g.stopped)
 	for {
 		now := g.clock.Now()
-		op, due := g.next(now)
+		op, due := g.next(now, false)
 		if op == nil {
 			select {
 			case <-g.drainCh:
@@ -236,9 +239,14 @@ func (g *governor) run(quit <-chan struct{}) {
 			}
 			continue
 		}
+		// Wait for a token first, then take the most urgent op: one that
+		// arrived while waiting may outrank the one seen before.
 		if !g.take(quit) {
-			g.requeueFront(op)
 			return
+		}
+		if op, _ = g.next(g.clock.Now(), true); op == nil {
+			g.tokens++ // nothing to spend it on after all
+			continue
 		}
 		g.execute(op)
 	}
