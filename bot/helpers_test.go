@@ -44,7 +44,7 @@ func newMemTransport(c clock.Clock) *memTransport {
 	return &memTransport{in: make(chan bot.Delivery, 1024), clock: c, notify: make(chan struct{}, 1024), members: map[int64][]jmessage.GroupMember{}}
 }
 
-func (m *memTransport) Self() bot.User                   { return bot.User{AppKey: "app", Username: "jimbot"} }
+func (m *memTransport) Self() bot.User                  { return bot.User{AppKey: "app", Username: "jimbot"} }
 func (m *memTransport) Deliveries() <-chan bot.Delivery { return m.in }
 
 func (m *memTransport) Ack(_ context.Context, tokens []any) error {

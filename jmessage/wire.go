@@ -253,13 +253,13 @@ type GetUserInfoResponse struct {
 // message object of spec §7.2, relayed untouched by the server.
 type SendSingleRequest struct {
 	Header
-	TargetName     string          `json:"target_name,omitempty"`
-	TargetID       string          `json:"target_id,omitempty"`
-	AppKey         string          `json:"appkey,omitempty"`
-	Content        RawJSON         `json:"content"`
-	NoOffline      bool            `json:"no_offline,omitempty"`
-	NoNotification bool            `json:"no_notification,omitempty"`
-	NeedReceipt    bool            `json:"need_receipt,omitempty"`
+	TargetName     string  `json:"target_name,omitempty"`
+	TargetID       string  `json:"target_id,omitempty"`
+	AppKey         string  `json:"appkey,omitempty"`
+	Content        RawJSON `json:"content"`
+	NoOffline      bool    `json:"no_offline,omitempty"`
+	NoNotification bool    `json:"no_notification,omitempty"`
+	NeedReceipt    bool    `json:"need_receipt,omitempty"`
 }
 
 // Target returns the target username: target_id when present (v2),
@@ -274,14 +274,14 @@ func (r SendSingleRequest) Target() string {
 // SendGroupRequest is send_group_msg.
 type SendGroupRequest struct {
 	Header
-	TargetGID      StringID        `json:"target_gid"`
-	TargetName     string          `json:"target_name,omitempty"`
-	AppKey         string          `json:"appkey,omitempty"`
-	Content        RawJSON         `json:"content"`
-	Users          []UserRef       `json:"users,omitempty"`
-	NoOffline      bool            `json:"no_offline,omitempty"`
-	NoNotification bool            `json:"no_notification,omitempty"`
-	NeedReceipt    bool            `json:"need_receipt,omitempty"`
+	TargetGID      StringID  `json:"target_gid"`
+	TargetName     string    `json:"target_name,omitempty"`
+	AppKey         string    `json:"appkey,omitempty"`
+	Content        RawJSON   `json:"content"`
+	Users          []UserRef `json:"users,omitempty"`
+	NoOffline      bool      `json:"no_offline,omitempty"`
+	NoNotification bool      `json:"no_notification,omitempty"`
+	NeedReceipt    bool      `json:"need_receipt,omitempty"`
 }
 
 // SendResponse answers every send: the new message's id and time.
@@ -528,14 +528,14 @@ const (
 
 // SyncMessage is one message of a msg_sync batch.
 type SyncMessage struct {
-	MsgID    ID              `json:"msg_id"`
-	MsgType  int             `json:"msg_type"` // ConvSingle or ConvGroup
-	FromUID  ID              `json:"from_uid"`
-	FromGID  ID              `json:"from_gid"`
-	MsgLevel int             `json:"msg_level"`
-	CTime    int64           `json:"ctime"`    // seconds
-	CTimeMs  int64           `json:"ctime_ms"` // milliseconds
-	Content  RawJSON         `json:"content"`
+	MsgID    ID      `json:"msg_id"`
+	MsgType  int     `json:"msg_type"` // ConvSingle or ConvGroup
+	FromUID  ID      `json:"from_uid"`
+	FromGID  ID      `json:"from_gid"`
+	MsgLevel int     `json:"msg_level"`
+	CTime    int64   `json:"ctime"`    // seconds
+	CTimeMs  int64   `json:"ctime_ms"` // milliseconds
+	Content  RawJSON `json:"content"`
 }
 
 // RecvEntry acknowledges one message; it copies the envelope fields.

@@ -71,7 +71,9 @@ func PluginWithSettings(p bot.Plugin, s bot.Settings) Option {
 func Admins(names ...string) Option { return func(c *config) { c.admins = append(c.admins, names...) } }
 
 // BotOptions adjusts the bot's options (after the kit's defaults).
-func BotOptions(f func(*bot.Options)) Option { return func(c *config) { c.botOpts = append(c.botOpts, f) } }
+func BotOptions(f func(*bot.Options)) Option {
+	return func(c *config) { c.botOpts = append(c.botOpts, f) }
+}
 
 // ServerOptions adjusts the test server's options.
 func ServerOptions(f func(*jmserver.Options)) Option {

@@ -139,4 +139,3 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	return <-errc
 }
-
