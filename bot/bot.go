@@ -118,26 +118,28 @@ type Bot struct {
 	realClock bool
 
 	mu      sync.Mutex
-	reg     registrations
 	plugins []*pluginState
 	byID    map[string]*pluginState
 	main    *pluginState
 	started atomic.Bool
 	stopped atomic.Bool
 
-	rt     *router
+	rt     atomic.Pointer[router]
 	root   Handler
 	layers int
 
-	disp     *dispatcher
-	gov      *governor
-	ledger   Ledger
-	switches *Switchboard
-	traces   *TraceRing
-	metrics  *Metrics
-	owners   ownerCache
-	notices  noticeLimiter
-	workerCx []*Context // one reusable Context per dispatcher worker
+	disp                 *dispatcher
+	gov                  *governor
+	ledger               Ledger
+	switches             *Switchboard
+	traces               *TraceRing
+	metrics              *Metrics
+	sched                *scheduler
+	schedQuit, schedDone chan struct{}
+	reloadMu             sync.Mutex
+	owners               ownerCache
+	notices              noticeLimiter
+	workerCx             []*Context // one reusable Context per dispatcher worker
 
 	life     context.Context
 	cancel   context.CancelFunc
@@ -215,7 +217,7 @@ func (b *Bot) AddPlugin(p Plugin, settings Settings) error {
 	if _, dup := b.byID[info.ID]; dup {
 		return fmt.Errorf("bot: plugin %s added twice", info.ID)
 	}
-	ps := &pluginState{id: info.ID, info: info, p: p, settings: settings, added: len(b.plugins),
+	ps := &pluginState{id: info.ID, info: info, p: p, settings: settings, added: len(b.plugins), routes: &routes{},
 		switchKey: pluginKey(info.ID), log: b.log.With("plugin", info.ID), metrics: b.metrics.forPlugin(info.ID)}
 	b.plugins = append(b.plugins, ps)
 	b.byID[info.ID] = ps
@@ -246,9 +248,9 @@ func (b *Bot) Router() *Router {
 		b.mu.Unlock()
 	}
 	if p == nil {
-		p = &pluginState{id: "main"}
+		p = &pluginState{id: "main", routes: &routes{}}
 	}
-	return &Router{b: b, p: p}
+	return &Router{b: b, p: p, into: p.routes}
 }
 
 // Self returns the bot's user.
@@ -300,11 +302,12 @@ func (b *Bot) Plugins() []PluginInfo {
 // Commands returns every registered command, in plugin order (after
 // Start).
 func (b *Bot) Commands() []CommandInfo {
-	if b.rt == nil {
+	rt := b.rt.Load()
+	if rt == nil {
 		return nil
 	}
-	out := make([]CommandInfo, 0, len(b.rt.list))
-	for _, c := range b.rt.list {
+	out := make([]CommandInfo, 0, len(rt.list))
+	for _, c := range rt.list {
 		out = append(out, CommandInfo{Plugin: c.plugin.id, Command: c.spec})
 	}
 	return out
@@ -345,7 +348,7 @@ func (b *Bot) Start(ctx context.Context) error {
 	var errs []error
 	for _, p := range ordered {
 		if pv, ok := p.p.(Provisioner); ok {
-			env := &Env{Router: &Router{b: b, p: p}, ID: p.id, Settings: p.settings, Log: p.log, Bot: b}
+			env := &Env{Router: &Router{b: b, p: p, into: p.routes}, ID: p.id, Settings: p.settings, Log: p.log, Bot: b}
 			if b.db != nil {
 				env.Store = b.db.Namespace("plugin:" + p.id)
 			}
@@ -366,18 +369,15 @@ func (b *Bot) Start(ctx context.Context) error {
 	b.mu.Lock()
 	b.plugins = ordered
 	for _, p := range ordered {
-		errs = append(errs, p.errs...)
+		errs = append(errs, p.routes.errs...)
 	}
-	for _, c := range b.reg.commands {
-		c.switchKey, c.what = commandKey(c.spec.Name), "command "+b.prefix()+c.spec.Name
-	}
-	rt, conflicts := b.reg.build(b.opts.Prefixes)
+	rt, conflicts := buildRouter(ordered, b.opts.Prefixes)
 	b.mu.Unlock()
 	errs = append(errs, conflicts...)
 	if len(errs) > 0 {
 		return fmt.Errorf("bot: cannot start:\n  %w", errors.Join(errs...))
 	}
-	b.rt = rt
+	b.rt.Store(rt)
 	b.root = b.buildRoot()
 	b.started.Store(true)
 
@@ -412,7 +412,11 @@ func (b *Bot) Start(ctx context.Context) error {
 		}
 	}
 	go b.intakeLoop()
-	b.log.Info("bot started", "user", b.self.String(), "plugins", len(b.plugins), "commands", len(b.rt.list))
+	b.sched = newScheduler(b)
+	b.sched.update(rt)
+	b.schedQuit, b.schedDone = make(chan struct{}), make(chan struct{})
+	go func() { defer close(b.schedDone); b.sched.run(b.schedQuit) }()
+	b.log.Info("bot started", "user", b.self.String(), "plugins", len(b.plugins), "commands", len(rt.list))
 	return b.Emit(ctx, &Event{Kind: KindStartup, ID: "", Time: b.clock.Now()})
 }
 
@@ -480,6 +484,10 @@ func (b *Bot) stopPlugins(ctx context.Context, n int) {
 
 // shutdown drains the pipeline: dispatcher, ledger commits, governor.
 func (b *Bot) shutdown(ctx context.Context) error {
+	if b.schedQuit != nil {
+		close(b.schedQuit)
+		<-b.schedDone
+	}
 	b.disp.stop()
 	close(b.commits)
 	b.gov.drain()

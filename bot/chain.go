@@ -90,7 +90,7 @@ func (b *Bot) active(p *pluginState, c *Context) bool {
 func (b *Bot) route(c *Context) error {
 	c.reached = b.layers
 	ev := c.Event
-	rt := b.rt
+	rt := b.rt.Load()
 	command := false
 	if ev.Kind == KindMessage && ev.Text != "" {
 		if name, to, rest, ok := rt.parseCommand(ev.Text); ok && (to == "" || strings.EqualFold(to, b.self.Username)) {
@@ -128,6 +128,15 @@ func (b *Bot) route(c *Context) error {
 				continue
 			}
 			b.invoke(c, h.plugin, h.name, h.h)
+		}
+	}
+	if ev.Kind == KindTick && !c.stopped {
+		if s := rt.schedules[ev.Schedule]; s != nil {
+			if b.active(s.plugin, c) {
+				b.invoke(c, s.plugin, s.what, s.h)
+			} else {
+				c.tr.step(s.plugin, s.what, Disabled, nil)
+			}
 		}
 	}
 	if !c.matched && ev.Kind == KindMessage {

@@ -178,7 +178,7 @@ type pluginState struct {
 	switchKey string
 	log       *slog.Logger
 	mws       []Middleware
-	errs      []error
+	routes    *routes
 
 	failures      atomic.Int32
 	disabledUntil atomic.Int64 // unix nanoseconds; 0: not tripped

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -84,6 +83,9 @@ var commandNameRe = regexp.MustCompile(`^[\p{L}\p{N}_][\p{L}\p{N}_.-]*$`)
 type Router struct {
 	b *Bot
 	p *pluginState
+	// into is where registrations go: the plugin's routes before Start,
+	// or a staging set during Bot.Reload.
+	into *routes
 }
 
 func (r *Router) fail(err error) error {
@@ -92,16 +94,22 @@ func (r *Router) fail(err error) error {
 		err = fmt.Errorf("%s:%d: %w", file, line, err)
 	}
 	r.b.mu.Lock()
-	r.p.errs = append(r.p.errs, err)
+	r.into.errs = append(r.into.errs, err)
 	r.b.mu.Unlock()
 	return err
 }
 
 func (r *Router) check() error {
-	if r.b.started.Load() {
+	if r.into == nil || (r.b.started.Load() && !r.into.staging) {
 		return ErrLateRegistration
 	}
 	return nil
+}
+
+func (r *Router) add(f func(rs *routes)) {
+	r.b.mu.Lock()
+	f(r.into)
+	r.b.mu.Unlock()
 }
 
 // Command registers a command.
@@ -126,9 +134,8 @@ func (r *Router) Command(cmd Command) error {
 		}
 	}
 	cmd.Name = strings.ToLower(cmd.Name)
-	r.b.mu.Lock()
-	r.b.reg.commands = append(r.b.reg.commands, &command{spec: cmd, plugin: r.p})
-	r.b.mu.Unlock()
+	c := &command{spec: cmd, plugin: r.p, switchKey: commandKey(cmd.Name), what: "command " + r.b.prefix() + cmd.Name}
+	r.add(func(rs *routes) { rs.commands = append(rs.commands, c) })
 	return nil
 }
 
@@ -152,9 +159,7 @@ func (r *Router) HearRegexp(re *regexp.Regexp, h Handler) error {
 	if h == nil {
 		return r.fail(fmt.Errorf("plugin %s: hear %q has no handler", r.p.id, re))
 	}
-	r.b.mu.Lock()
-	r.b.reg.hears = append(r.b.reg.hears, &hear{re: re, h: h, plugin: r.p, name: "hear " + re.String()})
-	r.b.mu.Unlock()
+	r.add(func(rs *routes) { rs.hears = append(rs.hears, &hear{re: re, h: h, plugin: r.p, name: "hear " + re.String()}) })
 	return nil
 }
 
@@ -169,9 +174,7 @@ func (r *Router) On(kind Kind, h Handler) error {
 	if h == nil {
 		return r.fail(fmt.Errorf("plugin %s: on %s has no handler", r.p.id, kind))
 	}
-	r.b.mu.Lock()
-	r.b.reg.ons[kind] = append(r.b.reg.ons[kind], &hear{h: h, plugin: r.p, name: "on " + kind.String()})
-	r.b.mu.Unlock()
+	r.add(func(rs *routes) { rs.ons[kind] = append(rs.ons[kind], &hear{h: h, plugin: r.p, name: "on " + kind.String()}) })
 	return nil
 }
 
@@ -180,6 +183,9 @@ func (r *Router) On(kind Kind, h Handler) error {
 func (r *Router) Use(mw Middleware) error {
 	if err := r.check(); err != nil {
 		return err
+	}
+	if r.into.staging {
+		return r.fail(fmt.Errorf("plugin %s: middleware cannot be added by a reload (the chain is built once, at start)", r.p.id))
 	}
 	if mw == nil {
 		return r.fail(fmt.Errorf("plugin %s: nil middleware", r.p.id))
@@ -199,9 +205,7 @@ func (r *Router) Fallback(h Handler) error {
 	if h == nil {
 		return r.fail(fmt.Errorf("plugin %s: fallback has no handler", r.p.id))
 	}
-	r.b.mu.Lock()
-	r.b.reg.fallbacks = append(r.b.reg.fallbacks, &hear{h: h, plugin: r.p, name: "fallback"})
-	r.b.mu.Unlock()
+	r.add(func(rs *routes) { rs.fallbacks = append(rs.fallbacks, &hear{h: h, plugin: r.p, name: "fallback"}) })
 	return nil
 }
 
@@ -257,56 +261,64 @@ type hear struct {
 	name   string
 }
 
-// registrations collects handlers until Start builds the router.
-type registrations struct {
+// routes are one plugin's registrations.
+type routes struct {
 	commands  []*command
 	hears     []*hear
 	ons       [len(kindNames)][]*hear
 	fallbacks []*hear
+	schedules []*schedEntry
+	errs      []error
+	staging   bool // made by Bot.Reload
 }
 
-// router is the frozen routing table built at Start.
+// router is the frozen routing table, rebuilt (never changed) when a
+// plugin reloads, and swapped atomically.
 type router struct {
 	prefixes  []string
 	commands  map[string]*command
-	list      []*command // unique commands, by plugin order then name
+	list      []*command // unique commands, by plugin order
 	hears     []*hear
 	ons       [len(kindNames)][]*hear
 	fallbacks []*hear
+	schedules map[string]*schedEntry // by full name "plugin/name"
 }
 
-func byPlugin[T any](xs []T, plugin func(T) *pluginState) {
-	sort.SliceStable(xs, func(i, j int) bool { return plugin(xs[i]).idx < plugin(xs[j]).idx })
-}
-
-// build freezes the registrations; it reports every command conflict.
-func (reg *registrations) build(prefixes []string) (*router, []error) {
-	rt := &router{prefixes: prefixes, commands: map[string]*command{}}
+// buildRouter merges the plugins' routes (in chain order); it reports
+// every command conflict.
+func buildRouter(plugins []*pluginState, prefixes []string) (*router, []error) {
+	rt := &router{prefixes: prefixes, commands: map[string]*command{}, schedules: map[string]*schedEntry{}}
 	var errs []error
-	byPlugin(reg.commands, func(c *command) *pluginState { return c.plugin })
-	for _, c := range reg.commands {
-		for _, name := range append([]string{c.spec.Name}, c.spec.Aliases...) {
-			name = strings.ToLower(name)
-			if prev, dup := rt.commands[name]; dup {
-				if prev == c {
-					errs = append(errs, fmt.Errorf("command %s: plugin %s lists it twice (name or alias)", name, c.plugin.id))
-				} else {
-					errs = append(errs, fmt.Errorf("command %s: claimed by plugin %s and by plugin %s", name, prev.plugin.id, c.plugin.id))
+	for _, p := range plugins {
+		rs := p.routes
+		for _, c := range rs.commands {
+			for _, name := range append([]string{c.spec.Name}, c.spec.Aliases...) {
+				name = strings.ToLower(name)
+				if prev, dup := rt.commands[name]; dup {
+					if prev.plugin == c.plugin {
+						errs = append(errs, fmt.Errorf("command %s: plugin %s registers it twice (name or alias)", name, c.plugin.id))
+					} else {
+						errs = append(errs, fmt.Errorf("command %s: claimed by plugin %s and by plugin %s", name, prev.plugin.id, c.plugin.id))
+					}
+					continue
 				}
+				rt.commands[name] = c
+			}
+			rt.list = append(rt.list, c)
+		}
+		rt.hears = append(rt.hears, rs.hears...)
+		for k := range rs.ons {
+			rt.ons[k] = append(rt.ons[k], rs.ons[k]...)
+		}
+		rt.fallbacks = append(rt.fallbacks, rs.fallbacks...)
+		for _, s := range rs.schedules {
+			if _, dup := rt.schedules[s.fullName]; dup {
+				errs = append(errs, fmt.Errorf("schedule %s: registered twice", s.fullName))
 				continue
 			}
-			rt.commands[name] = c
+			rt.schedules[s.fullName] = s
 		}
-		rt.list = append(rt.list, c)
 	}
-	rt.hears = append(rt.hears, reg.hears...)
-	byPlugin(rt.hears, func(h *hear) *pluginState { return h.plugin })
-	for k := range reg.ons {
-		rt.ons[k] = append(rt.ons[k], reg.ons[k]...)
-		byPlugin(rt.ons[k], func(h *hear) *pluginState { return h.plugin })
-	}
-	rt.fallbacks = append(rt.fallbacks, reg.fallbacks...)
-	byPlugin(rt.fallbacks, func(h *hear) *pluginState { return h.plugin })
 	return rt, errs
 }
 

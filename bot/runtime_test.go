@@ -358,7 +358,6 @@ func TestCommandsArgsPermissionsCooldown(t *testing.T) {
 func TestGovernorRateAndPriority(t *testing.T) {
 	fc := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	tr := newMemTransport(fc)
-	var released sync.WaitGroup
 	p := plugin("p", func(env *bot.Env) error {
 		env.Command(bot.Command{Name: "go", Handler: func(c *bot.Context) error {
 			// One event queues an announcement-lane send, a reply and a
@@ -369,7 +368,6 @@ func TestGovernorRateAndPriority(t *testing.T) {
 		return nil
 	})
 	b, _ := newTestBot(t, bot.Options{Transport: tr, Clock: fc, Send: bot.SendOptions{RatePerMinute: 60, Burst: 1}}, p)
-	_ = released
 	// Use up the burst.
 	res, err := b.Send(bot.Chat{Group: 1}, jmessage.Text("first"), bot.LaneAnnouncement, "test")
 	if err != nil {

@@ -152,7 +152,7 @@ func (s *Switchboard) PluginEnabled(id string, chat Chat) bool {
 // CommandEnabled reports whether the command (by name or alias) and its
 // plugin are on in chat.
 func (s *Switchboard) CommandEnabled(name string, chat Chat) bool {
-	c := s.b.rt.commands[strings.ToLower(name)]
+	c := s.b.command(name)
 	return c != nil && s.commandOn(c, chat.Key()) && s.pluginOn(c.plugin, chat.Key())
 }
 
@@ -170,7 +170,7 @@ func (s *Switchboard) SetPlugin(chat Chat, id string, on bool) error {
 
 // SetCommand switches one command on or off in chat and persists it.
 func (s *Switchboard) SetCommand(chat Chat, name string, on bool) error {
-	c := s.b.rt.commands[strings.ToLower(name)]
+	c := s.b.command(name)
 	if c == nil {
 		return fmt.Errorf("no command %q", name)
 	}
@@ -228,4 +228,13 @@ func (s *Switchboard) Settings(chat Chat) []Setting {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
+}
+
+// command looks a command up by name or alias in the current router.
+func (b *Bot) command(name string) *command {
+	rt := b.rt.Load()
+	if rt == nil {
+		return nil
+	}
+	return rt.commands[strings.ToLower(name)]
 }
