@@ -159,7 +159,9 @@ func (r *Router) HearRegexp(re *regexp.Regexp, h Handler) error {
 	if h == nil {
 		return r.fail(fmt.Errorf("plugin %s: hear %q has no handler", r.p.id, re))
 	}
-	r.add(func(rs *routes) { rs.hears = append(rs.hears, &hear{re: re, h: h, plugin: r.p, name: "hear " + re.String()}) })
+	r.add(func(rs *routes) {
+		rs.hears = append(rs.hears, &hear{re: re, h: h, plugin: r.p, name: "hear " + re.String()})
+	})
 	return nil
 }
 
@@ -174,7 +176,9 @@ func (r *Router) On(kind Kind, h Handler) error {
 	if h == nil {
 		return r.fail(fmt.Errorf("plugin %s: on %s has no handler", r.p.id, kind))
 	}
-	r.add(func(rs *routes) { rs.ons[kind] = append(rs.ons[kind], &hear{h: h, plugin: r.p, name: "on " + kind.String()}) })
+	r.add(func(rs *routes) {
+		rs.ons[kind] = append(rs.ons[kind], &hear{h: h, plugin: r.p, name: "on " + kind.String()})
+	})
 	return nil
 }
 
