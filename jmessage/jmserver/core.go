@@ -201,9 +201,11 @@ func (s *Server) newMessageItem(msgID int64, convType int, from *user, gid int64
 	return &item{key: itemKey{kind: kindMsg, id: msgID}, seq: s.itemSeq.Add(1), payload: jmessage.RawJSON(payload)}, nil
 }
 
-// checkContent applies the limits every send shares: size, shape and
-// sensitive words.
-func (s *Server) checkContent(raw jmessage.RawJSON) (*jmessage.Content, error) {
+// checkContent applies the checks every send shares: size, shape, the
+// sender's identity and sensitive words. The content names its sender
+// (from_id, from_appkey); the server refuses content that names someone
+// else, so a receiver can trust it together with the envelope's from_uid.
+func (s *Server) checkContent(from *user, raw jmessage.RawJSON) (*jmessage.Content, error) {
 	if len(raw) > s.opts.MaxMessageSize {
 		return nil, jmessage.Errorf(jmessage.CodeMessageTooLong, "content is %d bytes, limit %d", len(raw), s.opts.MaxMessageSize)
 	}
@@ -216,6 +218,9 @@ func (s *Server) checkContent(raw jmessage.RawJSON) (*jmessage.Content, error) {
 	}
 	if err := c.Validate(); err != nil {
 		return nil, jmessage.Errorf(jmessage.CodeInvalidValue, "content: %v", err)
+	}
+	if c.FromID != from.username || (c.FromAppKey != "" && c.FromAppKey != from.appKey) {
+		return nil, jmessage.Errorf(jmessage.CodeInvalidValue, "content: from_id %q (appkey %q) is not the sender %s", c.FromID, c.FromAppKey, from.username)
 	}
 	if len(s.opts.SensitiveWords) > 0 && c.MsgType == jmessage.MsgText {
 		text := c.Text()
@@ -243,7 +248,7 @@ func (s *Server) allowSend(from *user) error {
 
 // sendSingle delivers content from one user to another.
 func (s *Server) sendSingle(from, to *user, raw jmessage.RawJSON) (*jmessage.SendResponse, error) {
-	if _, err := s.checkContent(raw); err != nil {
+	if _, err := s.checkContent(from, raw); err != nil {
 		return nil, err
 	}
 	to.mu.Lock()
@@ -296,7 +301,7 @@ func (s *Server) sendGroup(from *user, gid int64, raw jmessage.RawJSON) (*jmessa
 	if g == nil {
 		return nil, jmessage.Errorf(jmessage.CodeTargetGroupNotExist, "gid %d", gid)
 	}
-	if _, err := s.checkContent(raw); err != nil {
+	if _, err := s.checkContent(from, raw); err != nil {
 		return nil, err
 	}
 	g.mu.RLock()

@@ -53,6 +53,10 @@ func TestMalformedPayloads(t *testing.T) {
 	wantStatus(t, "content as a string", st, jmessage.CodeInvalidValue)
 	st, _ = rc.request(jmessage.EventSendSingle, map[string]any{"target_name": "alice", "content": map[string]any{"msg_type": "text", "msg_body": map[string]any{"text": 5}}})
 	wantStatus(t, "text body of the wrong type", st, jmessage.CodeInvalidValue)
+	forged := map[string]any{"version": 1, "target_type": "single", "target_id": "alice", "from_id": "admin", "create_time": 1,
+		"msg_type": "text", "msg_body": map[string]any{"text": "I am the admin"}}
+	st, _ = rc.request(jmessage.EventSendSingle, map[string]any{"target_name": "alice", "content": forged})
+	wantStatus(t, "content naming another sender", st, jmessage.CodeInvalidValue)
 	st, _ = rc.request(jmessage.EventGetUserInfo, map[string]any{})
 	wantStatus(t, "user info without key", st, jmessage.CodeInvalidParam)
 	st, _ = rc.request("sync_check", map[string]any{})
