@@ -59,6 +59,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	rate := fs.Int("rate-limit", 0, "messages a user may send per minute (880209 beyond); 0 means no limit")
 	ping := fs.Duration("ping-interval", def.PingInterval, "engine.io ping interval announced to clients")
 	pingTimeout := fs.Duration("ping-timeout", def.PingTimeout, "engine.io ping timeout announced to clients")
+	relaxed := fs.Bool("relaxed-random-str", false, "accept a c_init random_str of any length (the spec asks for 20-36 characters)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -84,6 +85,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		SendRatePerMinute: *rate,
 		PingInterval:      *ping,
 		PingTimeout:       *pingTimeout,
+		RelaxedRandomStr:  *relaxed,
 	}
 	if *data != "" {
 		db, err := storage.Open(*data, &storage.Options{NoSync: !*fsync})
