@@ -796,3 +796,22 @@ func truncate(s string, n int) string {
 
 // discardLogger is a logger that writes nothing.
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// SetDefaultOff overrides plugin id's PluginInfo.DefaultOff (the config
+// file's default_off), before Start.
+func (b *Bot) SetDefaultOff(id string, off bool) error {
+	if b.started.Load() {
+		return ErrLateRegistration
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := b.byID[id]
+	if p == nil {
+		return fmt.Errorf("bot: no plugin %q", id)
+	}
+	if off && p.info.Essential {
+		return fmt.Errorf("bot: plugin %s is essential and cannot be off by default", id)
+	}
+	p.info.DefaultOff = off
+	return nil
+}

@@ -1,7 +1,13 @@
 // Command jimbot runs jimbot bots and the JMessage-compatible server.
 //
-//	jimbot server [flags]   run the JMessage Web SDK v1 compatible server
-//	jimbot version          print the version
+//	jimbot dev                       server + bot + demo users + web chat, on embedded defaults
+//	jimbot run -c FILE               run a bot
+//	jimbot check -c FILE             validate a config and its Lua scripts (exit 2 on problems)
+//	jimbot test [PATH...]            run Lua script tests (*_test.lua)
+//	jimbot send -c FILE --to T TEXT  send one message
+//	jimbot state export|import -c FILE [-f STATE.json]
+//	jimbot server [flags]            run the JMessage Web SDK v1 compatible server
+//	jimbot version                   print the version
 //
 // Run "jimbot <command> -h" for a command's flags.
 package main
@@ -33,9 +39,17 @@ type command struct {
 }
 
 var commands = map[string]command{
+	"dev":     {"server + bot + demo users + web chat page, on embedded defaults", runDev},
+	"run":     {"run a bot from a config file (-c FILE)", runRun},
+	"check":   {"validate a config file and its Lua scripts", runCheck},
+	"send":    {"send one message as the configured account", runSend},
+	"state":   {"export or import all bot state as JSON", runState},
 	"server":  {"run the JMessage Web SDK v1 compatible server", runServer},
 	"version": {"print the version", runVersion},
 }
+
+// flagErrHelp is flag.ErrHelp, for commands that parse their own args.
+var flagErrHelp = flag.ErrHelp
 
 func main() {
 	os.Exit(mainExit(os.Args[1:], os.Stdout, os.Stderr))
