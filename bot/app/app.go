@@ -23,6 +23,7 @@ import (
 	"github.com/jimbot/jimbot/bot"
 	"github.com/jimbot/jimbot/bot/clock"
 	"github.com/jimbot/jimbot/bot/config"
+	"github.com/jimbot/jimbot/jmessage"
 	"github.com/jimbot/jimbot/plugins"
 	"github.com/jimbot/jimbot/plugins/announce"
 	"github.com/jimbot/jimbot/storage"
@@ -117,7 +118,8 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (in *Instance,
 	}
 	dctx, cancel := context.WithTimeout(ctx, opts.DialTimeout)
 	defer cancel()
-	tr, err := bot.DialJMessage(dctx, cfg.Server.URL, log.With("part", "jmessage"), cfg.ClientOptions()...)
+	copts := append(cfg.ClientOptions(), jmessage.WithLogger(log.With("part", "jmessage")))
+	tr, err := bot.DialJMessage(dctx, cfg.Server.URL, log.With("part", "jmessage"), copts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s as %s: %w", cfg.Server.URL, cfg.Bot.Username, err)
 	}
