@@ -23,7 +23,7 @@ func Default() *bot.Registry {
 	r.MustRegister(&help.Plugin{})
 	r.MustRegister(&echo.Plugin{})
 	r.MustRegister(&announce.Plugin{})
-	r.MustRegister(ping.Plugin{})
+	r.MustRegister(&ping.Plugin{})
 	r.MustRegister(&switchboard.Plugin{})
 	r.MustRegister(&why.Plugin{})
 	return r
