@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"log"
+	"log/slog"
 )
 
 func jmessageNumber(s string) json.Number { return json.Number(s) }
@@ -13,3 +14,5 @@ func init() {
 	// session it polls is closed; keep test output readable.
 	log.SetOutput(io.Discard)
 }
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

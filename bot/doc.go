@@ -1,0 +1,55 @@
+// Package bot is jimbot's runtime: every inbound message and group event
+// goes through one middleware chain of plugins, in order per chat and
+// concurrently across chats, and every outbound action goes through one
+// governor per account.
+//
+// A plugin has an ID and registers its handlers when provisioned:
+//
+//	type Hello struct{}
+//
+//	func (Hello) Info() bot.PluginInfo { return bot.PluginInfo{ID: "hello"} }
+//
+//	func (Hello) Provision(env *bot.Env) error {
+//		return env.Command(bot.Command{Name: "hello", Handler: func(c *bot.Context) error {
+//			return c.Replyf("hello, %s", c.Event.Sender.Username)
+//		}})
+//	}
+//
+// A bot needs a Transport (DialJMessage connects one), optionally a
+// storage.DB, and its plugins; Run handles events until its context ends:
+//
+//	tr, _ := bot.DialJMessage(ctx, url, log, jmessage.WithAppKey(k, s), jmessage.WithLogin("jimbot", pw))
+//	b, _ := bot.New(bot.Options{Transport: tr, Store: db})
+//	b.AddPlugin(Hello{}, nil)
+//	b.Run(ctx, 10*time.Second)
+//
+// Handlers are func(*Context) error and middleware is func(Handler)
+// Handler; the chain is built once, at Start, and registering later is an
+// error (Bot.Reload swaps a plugin's routes atomically, for hot reload).
+// Plugins are ordered by priority and before/after constraints. Routing
+// runs the command (with typed arguments, permission and cooldown) or the
+// matching RE2 hears, then the event handlers, then fallbacks when nothing
+// matched. Panics of any value become *PluginError; a plugin that fails
+// too often is switched off for a cool-down and the admins are told. Each
+// event's path is recorded in a trace ring (/why, the admin API).
+//
+// # Delivery
+//
+// An event is acknowledged to the server only after all its handlers ran
+// and its id and the actions it queued (sends, member removals, blacklist
+// changes) were committed together to the ledger (bbolt, in batches); a
+// redelivered id is acknowledged without being handled again, across
+// restarts too. The actions then go to the governor: a token bucket (50 a
+// minute by default, under JMessage's ~60), lanes (moderation, replies,
+// announcements, in that order), retries with backoff for temporary
+// errors, and the outbox kept in the store until each action is carried
+// out. Sends are at-least-once: a connection lost after the server
+// accepted a message but before it answered means the message is sent
+// again.
+//
+// # Caveats
+//
+// A Context is reused after its handler returns; do not keep it. Handlers
+// run on a bounded pool: a handler that blocks holds up its chat and a
+// worker, so honour the Context's deadline (Options.HandlerTimeout).
+package bot
