@@ -169,6 +169,10 @@ type Server struct {
 	online   sync.Map // uid → *user, users with a logged-in session
 
 	closing  atomic.Bool
+	gateMu   sync.RWMutex
+	creating atomic.Int64 // new-session requests that have not created their session yet
+	created  atomic.Int64 // engine.io sessions created
+	accepted atomic.Int64 // sessions handed to OnConnect (or failed there)
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	httpMu   sync.Mutex
@@ -234,6 +238,7 @@ func New(opts Options) (*Server, error) {
 			&websocket.Transport{CheckOrigin: checkOrigin},
 		},
 		SessionIDGenerator: randomIDs{},
+		ConnInitor:         s.sessionCreated,
 	})
 	s.sio.OnConnect("/", s.onConnect)
 	s.sio.OnDisconnect("/", s.onDisconnect)
@@ -297,7 +302,7 @@ func (s *Server) Stats() *Stats { return &s.stats }
 // the v2 resource lookup GET /v1/resource?mediaId=.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", textPolling(s.sio))
+	mux.Handle("/socket.io/", s.gate(textPolling(s.sio)))
 	mux.HandleFunc("/resource", s.serveResource)
 	mux.HandleFunc("/v1/resource", s.serveResource)
 	mux.HandleFunc("/media/", s.serveMedia)
@@ -339,7 +344,10 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 // goroutines. Unacknowledged items stay in the store for the next start.
 // Close does not close Options.Store.
 func (s *Server) Close() error {
-	if !s.closing.CompareAndSwap(false, true) {
+	s.gateMu.Lock()
+	first := s.closing.CompareAndSwap(false, true)
+	s.gateMu.Unlock()
+	if !first {
 		return nil
 	}
 	s.httpMu.Lock()
@@ -351,12 +359,16 @@ func (s *Server) Close() error {
 		v.(*session).close("server closing")
 		return true
 	})
-	// A connection accepted just before the listeners closed may still be
-	// handing itself to the engine; its OnConnect sees closing and closes
-	// it. Give those a moment so that closing the engine cannot race them.
-	deadline := time.Now().Add(time.Second)
-	for s.sio.Count() > 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	// go-socket.io hands each new session to its accept loop from a
+	// goroutine of its own, and panics if the engine was closed before
+	// that hand-over ("send on closed channel"). No session is created
+	// after the gate closed, so wait until every created session has been
+	// accepted (OnConnect sees closing and closes it) before closing the
+	// engine. A session whose set-up failed is never accepted: the wait is
+	// bounded.
+	deadline := time.Now().Add(2 * time.Second)
+	for (s.creating.Load() > 0 || s.accepted.Load() < s.created.Load()) && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
 	}
 	close(s.stop)
 	err := s.sio.Close()
@@ -365,6 +377,43 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) now() time.Time { return s.opts.Now() }
+
+// creatingKey marks a request that is creating an engine.io session.
+type creatingKey struct{}
+
+// gate refuses new sessions once Close has begun, and counts the requests
+// that are creating one (see Close).
+func (s *Server) gate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("sid") != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.gateMu.RLock()
+		if s.closing.Load() {
+			s.gateMu.RUnlock()
+			http.Error(w, "server closing", http.StatusServiceUnavailable)
+			return
+		}
+		s.creating.Add(1)
+		s.gateMu.RUnlock()
+		done := new(atomic.Bool)
+		defer func() {
+			if done.CompareAndSwap(false, true) {
+				s.creating.Add(-1) // the request ended without creating a session
+			}
+		}()
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), creatingKey{}, done)))
+	})
+}
+
+// sessionCreated is the engine's ConnInitor: a request created a session.
+func (s *Server) sessionCreated(r *http.Request, _ engineio.Conn) {
+	if done, ok := r.Context().Value(creatingKey{}).(*atomic.Bool); ok && done.CompareAndSwap(false, true) {
+		s.created.Add(1)
+		s.creating.Add(-1)
+	}
+}
 
 // randomIDs makes engine.io session ids unguessable: 128 random bits.
 type randomIDs struct{}

@@ -198,7 +198,15 @@ func TestRestartWithStore(t *testing.T) {
 	// Both clients reconnect and log in again by themselves. bob's ack of
 	// the message he still holds reaches the new server, and new messages
 	// flow.
-	second, err := alice.SendGroup(ctx, jmessage.ID(gid), jmessage.Text("after restart"))
+	// alice's client may not have noticed the restart yet: a request on the
+	// dead connection fails with a temporary error, and is tried again.
+	var second *jmessage.Sent
+	for {
+		second, err = alice.SendGroup(ctx, jmessage.ID(gid), jmessage.Text("after restart"))
+		if err == nil || !jmessage.IsTemporary(err) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("send after restart: %v", err)
 	}

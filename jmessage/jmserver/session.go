@@ -52,6 +52,7 @@ func (s *Server) onConnect(c socketio.Conn) error {
 		done: make(chan struct{}),
 	}
 	c.SetContext(sess)
+	s.accepted.Add(1)
 	s.stats.Connections.Add(1)
 	s.sessions.Store(sess.id, sess)
 	s.wg.Add(1)
@@ -71,6 +72,11 @@ func (s *Server) onDisconnect(c socketio.Conn, reason string) {
 }
 
 func (s *Server) onError(c socketio.Conn, err error) {
+	if c == nil {
+		// go-socket.io reports a session whose socket.io set-up failed
+		// with a nil connection: it was accepted, and is gone.
+		s.accepted.Add(1)
+	}
 	if isNormalClose(err) {
 		return
 	}

@@ -80,7 +80,7 @@ func startDevEnv(t *testing.T, ctx context.Context) *devEnv {
 	if err != nil {
 		t.Fatalf("new bot: %v", err)
 	}
-	for _, p := range []bot.Plugin{ping.Plugin{}, &help.Plugin{}} {
+	for _, p := range []bot.Plugin{&ping.Plugin{}, &help.Plugin{}} {
 		if err := b.AddPlugin(p, nil); err != nil {
 			t.Fatalf("add plugin: %v", err)
 		}
