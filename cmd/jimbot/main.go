@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jimbot/jimbot/bot/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -83,6 +85,14 @@ func mainExit(args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, new(usageError)):
+		var problems config.Errors
+		if errors.As(err, &problems) && len(problems) > 1 {
+			fmt.Fprintf(stderr, "jimbot %s: %d problems:\n", args[0], len(problems))
+			for _, p := range problems {
+				fmt.Fprintf(stderr, "  %v\n", p)
+			}
+			return exitUsage
+		}
 		fmt.Fprintf(stderr, "jimbot %s: %v\n", args[0], err)
 		return exitUsage
 	default:

@@ -23,10 +23,6 @@ func loadConfig(path string) (*config.Config, error) {
 	}
 	cfg, err := config.Loader{Registry: plugins.Default()}.Load(path)
 	if err != nil {
-		var cerr config.Errors
-		if errors.As(err, &cerr) || errors.Is(err, os.ErrNotExist) {
-			return nil, usageError{err}
-		}
 		return nil, usageError{err}
 	}
 	return cfg, nil
