@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,17 @@ func (o Outcome) String() string {
 
 // MarshalText makes outcomes readable in JSON.
 func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText parses an outcome's name.
+func (o *Outcome) UnmarshalText(b []byte) error {
+	for i, n := range outcomeNames {
+		if i > 0 && n == string(b) {
+			*o = Outcome(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("bot: unknown outcome %q", b)
+}
 
 // TraceStep is one plugin step of an event's way through the chain. Its
 // Duration runs from the step's start to the start of the next step (or
