@@ -43,7 +43,21 @@ func TestAdminAPI(t *testing.T) {
 	if code, _ := get(t, hs.URL+"/readyz"); code != 200 {
 		t.Fatalf("readyz: %d", code)
 	}
-	code, body := get(t, hs.URL+"/metrics")
+	wants := []string{`jimbot_events_in_total{kind="message"} 1`, `jimbot_events_out_total{kind="send",lane="reply",outcome="ok"} 1`,
+		`jimbot_handler_duration_seconds_count{plugin="p"} 1`, "jimbot_send_rate_limit_per_minute -1", "jimbot_dispatch_queue_depth 0"}
+	var code int
+	var body string
+	// The send was recorded by the transport just before the governor
+	// counted it.
+	waitUntil(t, func() bool {
+		code, body = get(t, hs.URL+"/metrics")
+		for _, w := range wants {
+			if !strings.Contains(body, w) {
+				return false
+			}
+		}
+		return true
+	})
 	for _, want := range []string{`jimbot_events_in_total{kind="message"} 1`, `jimbot_events_out_total{kind="send",lane="reply",outcome="ok"} 1`,
 		`jimbot_handler_duration_seconds_count{plugin="p"} 1`, "jimbot_send_rate_limit_per_minute -1", "jimbot_dispatch_queue_depth 0"} {
 		if code != 200 || !strings.Contains(body, want) {
