@@ -92,3 +92,39 @@ func BenchmarkRequestRTT(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRelay measures the round trip of the relay workload in
+// one process: a user sends to a bot, the bot replies, the user receives
+// the reply (user → server → bot → server → user), over websocket.
+func BenchmarkRelay(b *testing.B) {
+	srv := jmtest.Start(b)
+	srv.AddUser(b, "alice")
+	srv.AddUser(b, "relay")
+	user := srv.Dial(b, "alice")
+	botc := srv.Dial(b, "relay")
+	ctx := context.Background()
+	go func() {
+		for in := range botc.Inbound() {
+			if in.Message != nil {
+				botc.SendSingle(ctx, "alice", jmessage.Text("re: "+in.Message.Content.Text()))
+			}
+			in.Ack(ctx)
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, err := user.SendSingle(ctx, "relay", jmessage.Text("ping")); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			in := <-user.Inbound()
+			in.Ack(ctx)
+			if in.Message != nil {
+				break
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "roundtrips/s")
+}
