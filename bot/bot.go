@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"runtime"
 	"sort"
@@ -794,8 +793,6 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// discardLogger is a logger that writes nothing.
-func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // SetDefaultOff overrides plugin id's PluginInfo.DefaultOff (the config
 // file's default_off), before Start.

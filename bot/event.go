@@ -172,6 +172,3 @@ type Event struct {
 	// (*jmessage.Message or *jmessage.EventNotification), or nil.
 	Raw any
 }
-
-// IsCommandish reports whether the event is a text message.
-func (e *Event) isText() bool { return e.Kind == KindMessage && e.Text != "" }

@@ -127,6 +127,7 @@ func TestPanicsAreRecoveredAndBreakerTrips(t *testing.T) {
 				panic(42)
 			case "nil-map":
 				var m map[string]int
+				//lint:ignore SA5000 the test needs a runtime panic
 				m["x"] = 1
 			case "error":
 				return errors.New("plain failure")

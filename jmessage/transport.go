@@ -44,7 +44,6 @@ func (t Transport) String() string {
 type wsTransport struct {
 	handshakeTimeout time.Duration
 	readLimit        int64
-	header           http.Header
 }
 
 func (t *wsTransport) Name() string { return "websocket" }

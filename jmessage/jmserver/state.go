@@ -121,12 +121,6 @@ func (g *group) memberSnapshotLocked() []int64 {
 	return append([]int64(nil), g.members...)
 }
 
-func (g *group) memberSnapshot() []int64 {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	return g.memberSnapshotLocked()
-}
-
 func (g *group) removeMemberLocked(uid int64) {
 	delete(g.joined, uid)
 	delete(g.silenced, uid)
