@@ -1,16 +1,68 @@
 package app
 
 import (
+	"fmt"
+
 	"github.com/jimbot/jimbot/bot"
 	"github.com/jimbot/jimbot/bot/config"
+	"github.com/jimbot/jimbot/plugins/lua"
 )
 
-// luaPlugins loads the config's Lua scripts.
-func (in *Instance) luaPlugins() ([]bot.Plugin, error) {
-	return nil, nil
+// luaOptions turns the config's lua section into the host's options.
+func luaOptions(cfg *config.Config) (lua.Options, error) {
+	scripts, err := cfg.LuaScripts()
+	if err != nil {
+		return lua.Options{}, err
+	}
+	opts := lua.Options{
+		Timeout:         cfg.Lua.Timeout.D(),
+		MaxSendsPerCall: cfg.Lua.MaxSendsPerCall,
+		Settings:        cfg.Lua.Settings,
+		Reload:          cfg.Lua.Reload,
+	}
+	for _, s := range scripts {
+		opts.Scripts = append(opts.Scripts, s.Path)
+	}
+	return opts, nil
 }
 
-// CheckScripts compiles the config's Lua scripts and reports every error.
+// luaPlugins loads the config's Lua scripts: one plugin per script.
+func (in *Instance) luaPlugins() ([]bot.Plugin, error) {
+	if len(in.Config.Lua.Scripts) == 0 {
+		return nil, nil
+	}
+	opts, err := luaOptions(in.Config)
+	if err != nil {
+		return nil, err
+	}
+	if in.opts.Reload != nil {
+		opts.Reload = *in.opts.Reload
+	}
+	opts.Logger = in.Log.With("part", "lua")
+	opts.OnReload = func(id string, err error) {
+		if err != nil {
+			in.Log.Error("Lua script not reloaded; the running version stays", "script", id, "err", err)
+			return
+		}
+		in.Log.Info("Lua script reloaded", "script", id)
+	}
+	ps, err := lua.Load(opts)
+	if err != nil {
+		return nil, fmt.Errorf("lua: %w", err)
+	}
+	return ps, nil
+}
+
+// CheckScripts compiles the config's Lua scripts and reports every
+// syntax error with its file and line.
 func CheckScripts(cfg *config.Config) error {
-	return nil
+	if len(cfg.Lua.Scripts) == 0 {
+		return nil
+	}
+	opts, err := luaOptions(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = lua.Load(opts)
+	return err
 }

@@ -336,8 +336,8 @@ func scriptAt(p string) (LuaScript, bool) {
 		}
 		return LuaScript{Name: base, Path: p, Dir: true}, true
 	}
-	if !strings.HasSuffix(base, ".lua") {
-		return LuaScript{}, false
+	if !strings.HasSuffix(base, ".lua") || strings.HasSuffix(base, "_test.lua") {
+		return LuaScript{}, false // *_test.lua files are tests of scripts, not scripts
 	}
 	return LuaScript{Name: strings.TrimSuffix(base, ".lua"), Path: p}, true
 }

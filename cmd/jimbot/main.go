@@ -45,6 +45,7 @@ var commands = map[string]command{
 	"run":     {"run a bot from a config file (-c FILE)", runRun},
 	"check":   {"validate a config file and its Lua scripts", runCheck},
 	"send":    {"send one message as the configured account", runSend},
+	"test":    {"run Lua script tests (*_test.lua)", runTest},
 	"state":   {"export or import all bot state as JSON", runState},
 	"server":  {"run the JMessage Web SDK v1 compatible server", runServer},
 	"version": {"print the version", runVersion},
