@@ -405,7 +405,7 @@ func (b *Bot) Start(ctx context.Context) error {
 		if s, ok := p.p.(Starter); ok {
 			if err := callSafely(func() error { return s.Start(ctx) }); err != nil {
 				b.stopPlugins(ctx, i)
-				b.shutdown(ctx)
+				b.shutdown(ctx, false)
 				return fmt.Errorf("bot: plugin %s: start: %w", p.id, err)
 			}
 		}
@@ -464,8 +464,7 @@ func (b *Bot) Stop(ctx context.Context) error {
 	}
 	b.stopOnce.Do(func() {
 		b.stopped.Store(true)
-		b.stopPlugins(ctx, len(b.plugins))
-		b.stopErr = b.shutdown(ctx)
+		b.stopErr = b.shutdown(ctx, true)
 	})
 	return b.stopErr
 }
@@ -481,13 +480,18 @@ func (b *Bot) stopPlugins(ctx context.Context, n int) {
 	}
 }
 
-// shutdown drains the pipeline: dispatcher, ledger commits, governor.
-func (b *Bot) shutdown(ctx context.Context) error {
+// shutdown drains the pipeline: schedules stop, queued events are handled,
+// plugins stop (when stopPlugins), handled events are committed and the
+// governor sends what it can.
+func (b *Bot) shutdown(ctx context.Context, stopPlugins bool) error {
 	if b.schedQuit != nil {
 		close(b.schedQuit)
 		<-b.schedDone
 	}
 	b.disp.stop()
+	if stopPlugins {
+		b.stopPlugins(ctx, len(b.plugins))
+	}
 	close(b.commits)
 	b.gov.drain()
 	done := make(chan struct{})
@@ -619,7 +623,9 @@ func (b *Bot) handleOne(c *Context, t *task) completion {
 		c.start = b.clock.Now()
 	}
 	if b.opts.HandlerTimeout > 0 {
-		c.deadline = c.start.Add(b.opts.HandlerTimeout)
+		// The deadline is a real one even under a fake clock: it bounds
+		// real work (network calls), not simulated time.
+		c.deadline = now.Add(b.opts.HandlerTimeout)
 	}
 	tr.t = Trace{EventID: t.ev.ID, Kind: t.ev.Kind.String(), Start: c.start, Steps: tr.t.Steps[:0]}
 	clear(tr.plugins)

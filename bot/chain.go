@@ -59,13 +59,14 @@ func (b *Bot) wrapMiddleware(p *pluginState, mw Middleware, next Handler, layer 
 				return next(c)
 			}
 		case passed:
+			// Passing an event on is not a success that clears the
+			// breaker: a plugin whose handlers keep failing must trip it
+			// even though its middleware runs fine.
 			c.tr.end(step, Passed, nil)
 			p.metrics.count(false)
-			b.success(p)
 		default:
 			c.tr.end(step, Blocked, nil)
 			p.metrics.count(false)
-			b.success(p)
 		}
 		return nil
 	}

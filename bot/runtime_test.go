@@ -446,3 +446,26 @@ func TestDeduplicatedEventsAreAckedNotHandled(t *testing.T) {
 		t.Fatalf("handled %d times", handled.Load())
 	}
 }
+
+func TestBreakerTripsDespitePassingMiddleware(t *testing.T) {
+	var good atomic.Int64
+	bad := plugin("bad", func(env *bot.Env) error {
+		env.Use(func(next bot.Handler) bot.Handler { return next })
+		return env.On(bot.KindMessage, func(*bot.Context) error { return errors.New("broken") })
+	})
+	ok := plugin("ok", func(env *bot.Env) error {
+		return env.On(bot.KindMessage, func(*bot.Context) error { good.Add(1); return nil })
+	})
+	b, tr := newTestBot(t, bot.Options{Admins: []string{"boss"}, Breaker: bot.BreakerOptions{Failures: 3, Cooldown: time.Hour}}, bad, ok)
+	for i := 0; i < 4; i++ {
+		tr.deliver(fmt.Sprint("m:", i), 1, "alice", "x")
+	}
+	waitUntil(t, func() bool { return good.Load() == 4 })
+	if s := tr.waitSends(t, 1); !strings.Contains(s[0].Text, "plugin bad failed 3 times") {
+		t.Fatalf("notice: %+v", s)
+	}
+	trc, _ := b.Traces().Find("m:3")
+	if trc.Steps[0].Outcome != bot.Disabled {
+		t.Fatalf("after tripping: %+v", trc.Steps)
+	}
+}

@@ -136,9 +136,10 @@ func NextMessage(t testing.TB, c *jmessage.Client, timeout time.Duration) *jmess
 }
 
 // Logger returns a logger that writes to t.Log at debug level when the
-// test runs with -v, and discards otherwise.
+// test runs with -v, and discards otherwise (and outside `go test`, where
+// the kit also runs: `jimbot test`).
 func Logger(t testing.TB) *slog.Logger {
-	if !testing.Verbose() {
+	if !testing.Testing() || !testing.Verbose() {
 		return slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
