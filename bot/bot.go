@@ -799,7 +799,6 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-
 // SetDefaultOff overrides plugin id's PluginInfo.DefaultOff (the config
 // file's default_off), before Start.
 func (b *Bot) SetDefaultOff(id string, off bool) error {

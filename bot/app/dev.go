@@ -16,6 +16,7 @@ import (
 	"github.com/jimbot/jimbot/jmessage"
 	"github.com/jimbot/jimbot/jmessage/jmserver"
 	"github.com/jimbot/jimbot/jmessage/jmserver/webchat"
+	"github.com/jimbot/jimbot/plugins"
 	"github.com/jimbot/jimbot/storage"
 )
 
@@ -181,17 +182,21 @@ func devConfig(opts DevOptions, addr, dir string) (*config.Config, error) {
 	var cfg *config.Config
 	var err error
 	if opts.Config != "" {
-		cfg, err = config.Load(opts.Config)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Server.URL = "ws://" + addr
-		cfg.Server.AppKey, cfg.Server.MasterSecret = jmserver.DevAppKey, jmserver.DevMasterSecret
-		cfg.Bot.Username, cfg.Bot.Password = DevBotName, DevBotPassword
-		if cfg.Data == "" {
-			cfg.Data = filepath.Join(dir, "bot.db")
-		}
-		return cfg, nil
+		// The file's server and bot account are replaced by the development
+		// ones, so it may leave them out.
+		l := config.Loader{Registry: plugins.Default(), Adjust: func(c *config.Config) {
+			c.Server.URL = "ws://" + addr
+			c.Server.AppKey, c.Server.MasterSecret = jmserver.DevAppKey, jmserver.DevMasterSecret
+			c.Bot.Username, c.Bot.Password = DevBotName, DevBotPassword
+			if len(c.Bot.Admins) == 0 {
+				c.Bot.Admins = []string{"alice"}
+			}
+			if c.Data == "" {
+				c.Data = filepath.Join(dir, "bot.db")
+			}
+			c.Lua.Reload = true
+		}}
+		return l.Load(opts.Config)
 	}
 	scripts := opts.Scripts
 	if len(scripts) == 0 {

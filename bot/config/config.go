@@ -294,6 +294,10 @@ type Loader struct {
 	// Getenv looks up the secrets' environment variables. Default
 	// os.Getenv.
 	Getenv func(string) string
+	// Adjust, when set, changes the decoded config before it is validated
+	// (`jimbot dev -c` points the server and bot sections at its own
+	// server, so a file for dev may leave them out).
+	Adjust func(*Config)
 }
 
 // Load reads, parses and validates the file at path, with secrets from the
@@ -347,6 +351,9 @@ func (l Loader) parse(data []byte, dir, file string) (*Config, error) {
 		c.Bot.Password = getenv(EnvPassword)
 	}
 	c.resolve(dir)
+	if l.Adjust != nil {
+		l.Adjust(&c)
+	}
 	errs := d.errs
 	if m.bad[""] {
 		// Not a mapping at all: checking the values would only repeat it.

@@ -1,0 +1,52 @@
+function test_reminds_later(t)
+  t:send_as("alice", "/remind 10m stretch your legs")
+  t:expect_reply("^⏰ OK, I will remind you in 10m")
+  t:advance("9m")
+  t:expect_no_reply()
+  t:advance("1m")
+  t:expect_reply("^⏰ Reminder: stretch your legs$")
+  t:advance("1h")
+  t:expect_no_reply()
+end
+
+function test_in_a_group(t)
+  t:group("team", "alice", "bobby")
+  t:send_as("bobby", "/remind 1h standup", "team")
+  t:expect_reply("OK")
+  t:advance("1h")
+  t:expect_reply("^⏰ @bobby: standup$")
+end
+
+function test_survives_a_restart(t)
+  t:send_as("alice", "/remind 2h water the plants")
+  t:expect_reply("OK")
+  t:restart()
+  t:advance("2h")
+  t:expect_reply("^⏰ Reminder: water the plants$")
+  t:eq(t:store("reminders"), {})
+end
+
+function test_list_and_cancel(t)
+  t:send_as("alice", "/remind list")
+  t:expect_reply("^You have no reminders here%.$")
+  t:send_as("alice", "/remind 2h second")
+  t:expect_reply("OK")
+  t:send_as("alice", "/remind 1h first")
+  t:expect_reply("OK")
+  t:send_as("alice", "/remind list")
+  t:expect_reply("^1%. 2026%-01%-05 10:00 UTC: first\n2%. 2026%-01%-05 11:00 UTC: second$")
+  t:send_as("alice", "/remind cancel 1")
+  t:expect_reply("^Cancelled: first$")
+  t:advance("3h")
+  t:expect_reply("^⏰ Reminder: second$")
+  t:expect_no_reply()
+end
+
+function test_bad_input(t)
+  t:send_as("alice", "/remind soon do it")
+  t:expect_reply("^Usage")
+  t:send_as("alice", "/remind 10m")
+  t:expect_reply("^Usage")
+  t:send_as("alice", "/remind 90d too far")
+  t:expect_reply("^Pick a delay")
+end
