@@ -123,9 +123,8 @@ type Bot struct {
 	started atomic.Bool
 	stopped atomic.Bool
 
-	rt     atomic.Pointer[router]
-	root   Handler
-	layers int
+	rt    atomic.Pointer[router]
+	chain []layer // the middleware and gates of every plugin, built at Start
 
 	disp                 *dispatcher
 	gov                  *governor
@@ -138,7 +137,7 @@ type Bot struct {
 	reloadMu             sync.Mutex
 	owners               ownerCache
 	notices              noticeLimiter
-	workerCx             []*Context // one reusable Context per dispatcher worker
+	contexts             sync.Pool // *Context, with its trace entry
 
 	life     context.Context
 	cancel   context.CancelFunc
@@ -377,14 +376,16 @@ func (b *Bot) Start(ctx context.Context) error {
 		return fmt.Errorf("bot: cannot start:\n  %w", errors.Join(errs...))
 	}
 	b.rt.Store(rt)
-	b.root = b.buildRoot()
+	for _, p := range ordered {
+		if e, ok := p.p.(Executor); ok {
+			p.exec = e
+		}
+	}
+	b.buildChain()
 	b.started.Store(true)
 
 	b.life, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	b.workerCx = make([]*Context, b.opts.Workers)
-	for i := range b.workerCx {
-		b.workerCx[i] = &Context{tr: &traceEntry{}}
-	}
+	b.contexts.New = func() any { return &Context{tr: &traceEntry{}} }
 	b.disp = newDispatcher(b.opts.Workers, b.opts.MaxQueued, b.handleTasks)
 	b.metrics.watchDispatch(b.disp)
 	b.gov = newGovernor(b.opts.Send, b.transport, b.ledger, b.clock, b.log.With("part", "governor"), b.metrics)
@@ -599,23 +600,60 @@ func (b *Bot) Handle(ctx context.Context, ev *Event) error {
 	}
 }
 
-// handleTasks runs a worker's batch of events of one chat and hands the
-// results to the committer in one piece.
-func (b *Bot) handleTasks(worker int, tasks []task) {
+// handleTasks runs on a worker: it commits resumed (an event of the chat
+// an executor has finished), then handles tasks, the chat's next events,
+// in order, and hands the results to the committer in one piece. When an
+// event is handed to an executor it stops there and reports how many tasks
+// it took; the chat is then parked until the executor is done with that
+// event (finishMigrated).
+func (b *Bot) handleTasks(worker int, resumed *Context, tasks []task) (taken int, parked bool) {
 	bp := b.batches.Get().(*[]completion)
 	batch := (*bp)[:0]
-	c := b.workerCx[worker]
+	if resumed != nil {
+		batch = append(batch, b.finishEvent(resumed))
+	}
 	for i := range tasks {
-		batch = append(batch, b.handleOne(c, &tasks[i]))
+		c := b.startEvent(tasks[i])
+		c.pending = &batch
+		err := b.chainFrom(c, 0)
+		if errors.Is(err, errMigrated) {
+			// migrate has committed the batch before it let go of c, or
+			// left it empty.
+			if batch != nil {
+				*bp = batch[:0]
+				b.batches.Put(bp)
+			}
+			return i + 1, true
+		}
+		if err != nil {
+			b.log.Error("chain returned an error", "event", c.Event.ID, "err", err)
+		}
+		batch = append(batch, b.finishEvent(c))
 	}
 	*bp = batch
 	b.commits <- batch
+	return len(tasks), false
 }
 
-func (b *Bot) handleOne(c *Context, t *task) completion {
+// flushPending commits the events a worker handled before c, so that they
+// are committed before c (which an executor may finish at any moment).
+func (b *Bot) flushPending(c *Context) {
+	if p := c.pending; p != nil {
+		c.pending = nil
+		if len(*p) > 0 {
+			b.commits <- *p
+			*p = nil
+		}
+	}
+}
+
+// startEvent takes a Context for t's event from the pool and starts its
+// trace.
+func (b *Bot) startEvent(t task) *Context {
+	c := b.contexts.Get().(*Context)
 	tr := c.tr
 	c.reset(b, b.life, t.ev)
-	c.tr = tr
+	c.task = t
 	now := time.Now()
 	if b.realClock {
 		c.start = now
@@ -636,26 +674,39 @@ func (b *Bot) handleOne(c *Context, t *task) completion {
 	} else {
 		tr.t.Text = t.ev.Text
 	}
-	if err := b.root(c); err != nil {
-		b.log.Error("chain returned an error", "event", t.ev.ID, "err", err)
-	}
+	return c
+}
+
+// finishEvent records c's trace, returns its completion and puts c back
+// in the pool.
+func (b *Bot) finishEvent(c *Context) completion {
+	tr := c.tr
 	tr.finish(time.Since(tr.t0))
 	tr.t.Matched = c.matched
 	tr.t.Outbox = len(c.outbox)
 	b.traces.put(tr)
+	t := c.task
 	done := completion{id: t.ev.ID, token: t.token, done: t.done}
 	if len(c.outbox) > 0 {
-		now := c.start
 		done.ops = make([]*Op, len(c.outbox))
 		for i, o := range c.outbox {
-			o.Created = now
+			o.Created = c.start
 			done.ops[i] = o
 		}
 		clear(c.outbox)
 	}
 	c.release()
-	c.Event, c.parent, c.derived, c.cancel, c.log, c.plugin = nil, nil, nil, nil, nil, nil
+	c.Event, c.parent, c.derived, c.cancel, c.log, c.plugin, c.task = nil, nil, nil, nil, nil, nil, task{}
+	c.rt, c.exec, c.cmd, c.match, c.pending = nil, nil, nil, nil, nil
+	b.contexts.Put(c)
 	return done
+}
+
+// finishMigrated ends an event an executor ran to its end: a worker
+// commits it, and the chat's next event can start.
+func (b *Bot) finishMigrated(c *Context) {
+	c.exec = nil
+	b.disp.resume(c)
 }
 
 // commitLoop records handled events and their ops in the ledger in

@@ -37,6 +37,11 @@ type Context struct {
 
 	plugin  *pluginState
 	cmd     *command
+	rt      *router  // the routing table the event started with
+	exec    Executor // the executor the event runs on; nil on a worker
+	depth   int      // middleware frames on the stack
+	task    task
+	pending *[]completion // the worker's batch handled before this event
 	args    Args
 	match   []string
 	stopped bool
@@ -53,7 +58,7 @@ type Context struct {
 
 // reset prepares a pooled Context for ev.
 func (c *Context) reset(b *Bot, parent context.Context, ev *Event) {
-	*c = Context{Event: ev, bot: b, parent: parent, lane: LaneReply, outbox: c.outbox[:0], args: Args{raw: c.args.raw[:0]}}
+	*c = Context{Event: ev, bot: b, parent: parent, lane: LaneReply, outbox: c.outbox[:0], args: Args{raw: c.args.raw[:0]}, tr: c.tr}
 	if ev.Kind == KindTick {
 		c.lane = LaneAnnouncement
 	}
@@ -115,6 +120,11 @@ func (c *Context) Args() *Args { return &c.args }
 // Match returns the submatches of the hear pattern that matched (index 0
 // is the whole match), or nil.
 func (c *Context) Match() []string { return c.match }
+
+// OnExecutor reports whether the event runs on e's goroutine right now
+// (see Executor): a plugin with its own goroutine then runs its step
+// directly instead of handing it over.
+func (c *Context) OnExecutor(e Executor) bool { return c.exec != nil && c.exec == e }
 
 // Stop stops propagation: no later handler sees the event.
 func (c *Context) Stop() { c.stopped = true }

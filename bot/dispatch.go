@@ -15,7 +15,7 @@ import (
 // bounded: submit blocks at the bound (backpressure). The only goroutines
 // are the workers.
 type dispatcher struct {
-	handle  func(worker int, tasks []task)
+	handle  handleFunc
 	workers int
 	max     int64
 	quantum int
@@ -65,11 +65,22 @@ func (sh *chatShard) remove(k ChatKey) {
 // chatQueue holds the events of one chat that wait for a worker. A chat
 // with no queued events is removed from its shard.
 type chatQueue struct {
-	key     ChatKey
-	mu      sync.Mutex
+	key ChatKey
+	mu  sync.Mutex
+	// head holds events taken by a worker but not handled yet (the rest
+	// of a quantum, or what followed an event handed to an executor);
+	// they go before tasks. Only the chat's current runner touches it.
+	head    []task
 	tasks   []task
 	spare   []task
 	running bool
+	// settled counts the two sides of a hand-over to an executor: the
+	// worker done with the queue, the executor done with the event.
+	// Whichever comes second lets the chat go on.
+	settled atomic.Int32
+	// resumed is the event an executor has finished, for the next
+	// worker to commit.
+	resumed *Context
 }
 
 // task is one event on its way through the bot.
@@ -81,7 +92,13 @@ type task struct {
 	done func()
 }
 
-func newDispatcher(workers int, max int, handle func(worker int, tasks []task)) *dispatcher {
+// handleFunc handles a chat's events on a worker: first resumed (an
+// event an executor has finished, if not nil), then tasks, in order. When
+// it hands one of tasks to an executor it stops there and reports how
+// many it took, parked.
+type handleFunc func(worker int, resumed *Context, tasks []task) (taken int, parked bool)
+
+func newDispatcher(workers int, max int, handle handleFunc) *dispatcher {
 	d := &dispatcher{
 		handle:  handle,
 		workers: workers,
@@ -190,38 +207,95 @@ func (d *dispatcher) work(worker int) {
 	defer d.wg.Done()
 	for q := range d.ready {
 		q.mu.Lock()
-		batch := q.tasks
-		if len(batch) > d.quantum {
-			q.tasks = append(q.spare[:0], batch[d.quantum:]...)
-			batch = batch[:d.quantum]
-		} else {
+		resumed := q.resumed
+		q.resumed = nil
+		all := q.head
+		if len(all) == 0 {
+			all = q.tasks
 			q.tasks = q.spare[:0]
+			q.spare = nil
 		}
-		q.spare = nil
+		q.head = nil
 		q.mu.Unlock()
+		batch := all
+		if len(batch) > d.quantum {
+			batch = batch[:d.quantum]
+		}
 
-		d.handle(worker, batch)
-		n := int64(len(batch))
-		clear(batch)
-
-		sh := d.shard(q.key)
-		sh.mu.Lock()
+		taken, parked := d.handle(worker, resumed, batch)
+		clear(all[:taken])
+		n := int64(taken)
+		if resumed != nil {
+			n++
+		}
+		if parked {
+			// Event taken-1 went on to an executor: the chat stays
+			// running (no other worker may take it) until resume, which
+			// releases that event.
+			n--
+		}
 		q.mu.Lock()
-		q.spare = batch[:0]
-		more := len(q.tasks) > 0
-		if !more {
-			q.running = false
-			sh.remove(q.key)
+		if taken < len(all) {
+			q.head = all[taken:]
+		} else if q.spare == nil {
+			q.spare = all[:0]
 		}
 		q.mu.Unlock()
-		sh.mu.Unlock()
-		d.release(n)
-		if more {
-			d.ready <- q
-		} else {
-			// Out of the shard, nobody else can reach q now.
-			d.queues.Put(q)
+		if parked {
+			if n > 0 {
+				d.release(n)
+			}
+			d.settle(q)
+			continue
 		}
+		d.done(q, n)
+	}
+}
+
+// resume hands c, an event an executor has finished, back to its chat: a
+// worker commits it and goes on with the chat's next events. The event
+// stays counted until then.
+func (d *dispatcher) resume(c *Context) {
+	key := c.Event.Chat.Key()
+	sh := d.shard(key)
+	sh.mu.Lock()
+	q := sh.get(key)
+	sh.mu.Unlock()
+	q.mu.Lock()
+	q.resumed = c
+	q.mu.Unlock()
+	d.settle(q)
+}
+
+// settle is called twice for an event handed to an executor: by the
+// worker once it is done with q, and by resume. The second call queues
+// the chat for a worker again.
+func (d *dispatcher) settle(q *chatQueue) {
+	if q.settled.Add(1) == 2 {
+		q.settled.Store(0)
+		d.ready <- q
+	}
+}
+
+// done releases n handled events of q's chat and queues the chat again if
+// more events came, or retires it.
+func (d *dispatcher) done(q *chatQueue, n int64) {
+	sh := d.shard(q.key)
+	sh.mu.Lock()
+	q.mu.Lock()
+	more := len(q.tasks) > 0 || len(q.head) > 0
+	if !more {
+		q.running = false
+		sh.remove(q.key)
+	}
+	q.mu.Unlock()
+	sh.mu.Unlock()
+	d.release(n)
+	if more {
+		d.ready <- q
+	} else {
+		// Out of the shard, nobody else can reach q now.
+		d.queues.Put(q)
 	}
 }
 

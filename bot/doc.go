@@ -24,7 +24,8 @@
 //	b.Run(ctx, 10*time.Second)
 //
 // Handlers are func(*Context) error and middleware is func(Handler)
-// Handler; the chain is built once, at Start, and registering later is an
+// Handler; a Gate is a middleware that only decides whether the event goes
+// on. The chain is built once, at Start, and registering later is an
 // error (Bot.Reload swaps a plugin's routes atomically, for hot reload).
 // Plugins are ordered by priority and before/after constraints. Routing
 // runs the command (with typed arguments, permission and cooldown) or the
@@ -52,4 +53,13 @@
 // A Context is reused after its handler returns; do not keep it. Handlers
 // run on a bounded pool: a handler that blocks holds up its chat and a
 // worker, so honour the Context's deadline (Options.HandlerTimeout).
+//
+// A plugin that must run its steps on a goroutine of its own (the Lua host:
+// one goroutine owns each script) implements Executor. When one of its
+// gates or routed handlers comes up, the worker hands the rest of the
+// event to that goroutine and goes on with other chats instead of waiting;
+// the chat's next event starts once that one is done. A middleware (Use)
+// waits for the rest of the chain, so below one the hand-over cannot
+// happen and the worker waits as before: prefer Gate when a decision is
+// all a plugin needs.
 package bot

@@ -177,7 +177,8 @@ type pluginState struct {
 	// switchKey is pluginKey(id), precomputed for the hot path.
 	switchKey string
 	log       *slog.Logger
-	mws       []Middleware
+	layers    []layerSpec // middleware and gates, in registration order
+	exec      Executor    // the plugin's own goroutine, if it has one
 	routes    *routes
 
 	failures      atomic.Int32

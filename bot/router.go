@@ -195,7 +195,26 @@ func (r *Router) Use(mw Middleware) error {
 		return r.fail(fmt.Errorf("plugin %s: nil middleware", r.p.id))
 	}
 	r.b.mu.Lock()
-	r.p.mws = append(r.p.mws, mw)
+	r.p.layers = append(r.p.layers, layerSpec{mw: mw})
+	r.b.mu.Unlock()
+	return nil
+}
+
+// Gate registers a gate: a middleware that decides whether the event goes
+// on, and does nothing after it. Prefer it to Use when a decision is all
+// the plugin needs.
+func (r *Router) Gate(g Gate) error {
+	if err := r.check(); err != nil {
+		return err
+	}
+	if r.into.staging {
+		return r.fail(fmt.Errorf("plugin %s: a gate cannot be added by a reload (the chain is built once, at start)", r.p.id))
+	}
+	if g == nil {
+		return r.fail(fmt.Errorf("plugin %s: nil gate", r.p.id))
+	}
+	r.b.mu.Lock()
+	r.p.layers = append(r.p.layers, layerSpec{gate: g})
 	r.b.mu.Unlock()
 	return nil
 }

@@ -344,6 +344,37 @@ bot.command("dropped", function(ctx) ctx:reply("dropped " .. dropped) end)
 	carol.ExpectNothing(50 * time.Millisecond)
 }
 
+// Events hop between two scripts' goroutines (the first script's gate,
+// the second script's command, a Go plugin's command after them) and each
+// user's messages are still answered in order.
+func TestHandOverBetweenScripts(t *testing.T) {
+	paths := writeScripts(t, t.TempDir(), "a_filter.lua", `
+local bot = require("jimbot")
+bot.use(function(ctx, next)
+  if ctx.text:find("spam", 1, true) then return end
+  next()
+end)
+`, "b_echo.lua", `
+local bot = require("jimbot")
+bot.command("say", {args = {{name = "n", type = "int"}}}, function(ctx)
+  ctx:reply("n=" .. ctx.args.n)
+end)
+`)
+	k, _ := kitWith(t, Options{Scripts: paths}, bottest.BotOptions(func(o *bot.Options) { o.Workers = 1 }))
+	carol, dave := k.User("carol"), k.User("dave")
+	for i := 0; i < 30; i++ {
+		carol.Say(fmt.Sprintf("/say %d", i))
+		dave.Say("/ping spam")
+		dave.Say("/ping")
+	}
+	for i := 0; i < 30; i++ {
+		carol.Expect(fmt.Sprintf(`^n=%d$`, i))
+		dave.Expect(`^pong$`)
+	}
+	carol.ExpectNothing(50 * time.Millisecond)
+	dave.ExpectNothing(0)
+}
+
 // A folder script with modules.
 func TestFolderScript(t *testing.T) {
 	dir := t.TempDir()

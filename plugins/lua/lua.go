@@ -16,11 +16,14 @@
 //
 // # Concurrency
 //
-// One goroutine owns each script's LState (an actor). The Go handlers the
-// host registers for a script's commands, hears, event handlers, fallbacks,
-// schedules and middleware hand the call to that goroutine and wait for
-// its result, so a script's globals need no locking and the events of a
-// chat reach it in order. Scripts are compiled once; a fresh LState is
+// One goroutine owns each script's LState (an actor), so a script's
+// globals need no locking and the events of a chat reach it in order. A
+// Script is a bot.Executor: when its gate (its bot.use functions) or one of
+// its handlers comes up, the bot hands the rest of the event to the
+// script's goroutine and the worker goes on with other chats; later steps
+// of the same script run there directly, without another hand-over. Where
+// the bot cannot hand the event over (under a Go middleware that wraps the
+// chain), the host's Go handlers send the call to the goroutine and wait. Scripts are compiled once; a fresh LState is
 // built from the compiled code when a script is loaded, reloaded, or
 // rebuilt after a runaway.
 //
@@ -57,6 +60,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jimbot/jimbot/bot"
@@ -167,6 +171,7 @@ type Script struct {
 	mu       sync.Mutex
 	prog     *program
 	rt       *runtime
+	live     atomic.Pointer[runtime] // rt, for Execute
 	watching bool
 	reloadMu sync.Mutex // one reload at a time
 }
@@ -175,6 +180,7 @@ var (
 	_ bot.Provisioner = (*Script)(nil)
 	_ bot.Starter     = (*Script)(nil)
 	_ bot.Stopper     = (*Script)(nil)
+	_ bot.Executor    = (*Script)(nil)
 )
 
 func newScript(prog *program, h *host) *Script {
@@ -223,21 +229,29 @@ func (s *Script) Provision(env *bot.Env) error {
 		rt.stop()
 		return err
 	}
-	// Middleware cannot be added by Bot.Reload, so a script that may be
-	// reloaded always gets its forwarding middleware. Without reloads it
-	// gets one only if it uses bot.use: the bot counts a middleware that
-	// passes an event as a success of the plugin, which would reset the
-	// circuit breaker that the script's failing handlers should trip.
+	// Gates cannot be added by Bot.Reload, so a script that may be
+	// reloaded always gets its forwarding gate. Without reloads it gets
+	// one only if it uses bot.use: a gate that only passes events on is
+	// a step (and a hand-over) every event would pay for.
 	rt.hasMW = s.opts.Reload || len(st.uses) > 0
 	s.mu.Lock()
 	s.rt = rt
 	s.mu.Unlock()
+	s.live.Store(rt)
 	if rt.hasMW {
-		if err := env.Use(rt.middleware); err != nil {
+		if err := env.Gate(rt.gate); err != nil {
 			return err
 		}
 	}
 	return registerAll(env.Router, rt, st)
+}
+
+// Execute implements bot.Executor: the bot hands the rest of an event
+// to the script's goroutine instead of making a worker wait for each call
+// into the script.
+func (s *Script) Execute(fn func()) bool {
+	rt := s.live.Load()
+	return rt != nil && rt.execute(fn)
 }
 
 // Start starts watching the script's files when Options.Reload is set.

@@ -29,12 +29,20 @@ type runtime struct {
 	store    storage.Namespace
 	settings bot.Settings
 
-	inbox    chan *call
-	quit     chan struct{}
-	dead     chan struct{}
-	stopOnce sync.Once
-	inflight atomic.Int64
-	stopping atomic.Bool
+	inbox chan *call
+	// Rests of events handed over by the bot (Script.Execute). The queue
+	// is unbounded, so a hand-over never waits (two scripts handing
+	// events to each other cannot deadlock); the bot's dispatcher bounds
+	// the events in flight, one per chat at most.
+	execMu    sync.Mutex
+	execQ     []func()
+	execSpare []func()
+	execWake  chan struct{} // one token: execQ became non-empty
+	quit      chan struct{}
+	dead      chan struct{}
+	stopOnce  sync.Once
+	inflight  atomic.Int64
+	stopping  atomic.Bool
 
 	// Owned by the actor goroutine.
 	prog     *program
@@ -52,7 +60,7 @@ type runtime struct {
 	lastFail error
 
 	hasUse atomic.Bool // cur has bot.use functions
-	hasMW  bool        // the forwarding middleware is registered
+	hasMW  bool        // the forwarding gate is registered
 
 	// The watchdog's view of the running call.
 	callStart atomic.Int64 // coarse monotonic ns; 0 when idle
@@ -125,7 +133,7 @@ var errStopped = errors.New("lua: script stopped")
 func newRuntime(s *Script, env *bot.Env, settings bot.Settings) *runtime {
 	rt := &runtime{
 		s: s, id: s.id, opts: s.opts, b: env.Bot, log: env.Log, store: env.Store, settings: settings,
-		inbox: make(chan *call, 256), quit: make(chan struct{}), dead: make(chan struct{}),
+		inbox: make(chan *call, 256), execWake: make(chan struct{}, 1), quit: make(chan struct{}), dead: make(chan struct{}),
 		notices: map[string]time.Time{},
 	}
 	if rt.log == nil {
@@ -150,6 +158,9 @@ func (rt *runtime) loop() {
 				rt.serve(cl)
 				cl.done <- struct{}{}
 				i = -1
+			case <-rt.execWake:
+				rt.runExecuted()
+				i = -1
 			default:
 				goruntime.Gosched()
 			}
@@ -158,10 +169,63 @@ func (rt *runtime) loop() {
 		case cl := <-rt.inbox:
 			rt.serve(cl)
 			cl.done <- struct{}{}
+		case <-rt.execWake:
+			rt.runExecuted()
 		case <-rt.quit:
 			return
 		}
 	}
+}
+
+// execute queues fn (the rest of an event the bot hands over) for the
+// actor. It reports false once the script is stopping.
+func (rt *runtime) execute(fn func()) bool {
+	rt.inflight.Add(1)
+	if rt.stopping.Load() {
+		rt.inflight.Add(-1)
+		return false
+	}
+	rt.execMu.Lock()
+	rt.execQ = append(rt.execQ, fn)
+	first := len(rt.execQ) == 1
+	rt.execMu.Unlock()
+	if first {
+		select {
+		case rt.execWake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// runExecuted runs the queued rests of events, on the actor.
+func (rt *runtime) runExecuted() {
+	rt.execMu.Lock()
+	q := rt.execQ
+	rt.execQ = rt.execSpare
+	rt.execSpare = nil
+	rt.execMu.Unlock()
+	for i, fn := range q {
+		q[i] = nil
+		rt.runOne(fn)
+		rt.inflight.Add(-1)
+	}
+	rt.execMu.Lock()
+	if rt.execSpare == nil {
+		rt.execSpare = q[:0]
+	}
+	rt.execMu.Unlock()
+}
+
+// runOne runs fn; the bot recovers the panics of the steps it runs, this
+// keeps the actor alive whatever happens between them.
+func (rt *runtime) runOne(fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			rt.log.Error("panic in the rest of an event run on the script's goroutine", "panic", r)
+		}
+	}()
+	fn()
 }
 
 func (rt *runtime) serve(cl *call) {
@@ -225,6 +289,11 @@ func (rt *runtime) do(fn func()) error {
 // handler returns the Go handler of registration idx of generation gen.
 func (rt *runtime) handler(gen uint64, idx int) bot.Handler {
 	return func(c *bot.Context) error {
+		if c.OnExecutor(rt.s) {
+			// The bot handed the event to this script's goroutine: this
+			// is it.
+			return rt.runHandler(gen, idx, c)
+		}
 		cl := callPool.Get().(*call)
 		cl.op, cl.gen, cl.idx, cl.c, cl.err = opHandler, gen, idx, c, nil
 		err := rt.send(cl)
@@ -239,35 +308,30 @@ func (rt *runtime) handler(gen uint64, idx int) bot.Handler {
 	}
 }
 
-// middleware is the one Go middleware of the script: it runs the
-// script's bot.use functions (if any) and continues the chain when they
-// all called next().
-func (rt *runtime) middleware(next bot.Handler) bot.Handler {
-	return func(c *bot.Context) error {
-		if !rt.hasUse.Load() {
-			return next(c)
-		}
-		cl := callPool.Get().(*call)
-		cl.op, cl.c, cl.err, cl.pass = opMiddleware, c, nil, false
-		err := rt.send(cl)
-		pass := cl.pass
-		if err == nil {
-			err = cl.err
-		} else {
-			err, pass = nil, true
-		}
-		cl.c, cl.err = nil, nil
-		callPool.Put(cl)
-		if err != nil {
-			// The bot hands the event on when a failing middleware did
-			// not: a broken script must not silence the others.
-			return err
-		}
-		if pass {
-			return next(c)
-		}
-		return nil
+// gate is the one gate of the script (a bot.Gate): it runs the script's
+// bot.use functions (if any) and passes the event on when they all called
+// next().
+func (rt *runtime) gate(c *bot.Context) (bool, error) {
+	if !rt.hasUse.Load() {
+		return true, nil
 	}
+	if c.OnExecutor(rt.s) {
+		return rt.runMiddleware(c)
+	}
+	cl := callPool.Get().(*call)
+	cl.op, cl.c, cl.err, cl.pass = opMiddleware, c, nil, false
+	err := rt.send(cl)
+	pass := cl.pass
+	if err == nil {
+		err = cl.err
+	} else {
+		err, pass = nil, true // the script is stopping
+	}
+	cl.c, cl.err = nil, nil
+	callPool.Put(cl)
+	// On an error the bot passes the event on anyway: a broken script
+	// must not silence the others.
+	return pass, err
 }
 
 // first builds the first state (at Provision) on the actor.
