@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,7 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 
 	"github.com/jimbot/jimbot/bot/config"
 	"github.com/jimbot/jimbot/jmessage"
@@ -60,7 +64,10 @@ var DevUsers = []webchat.DemoUser{
 // Dev runs the whole development setup in one process: the
 // JMessage-compatible server, the demo users and group, a bot (embedded
 // defaults: switchboard, help, why, ping, echo and the Lua scripts, which
-// reload on change) and the web chat page, until ctx ends.
+// reload on change) and the web chat page, until ctx ends. When a script
+// is added or removed, or the config file (DevOptions.Config) changes, it
+// restarts the bot (not the server) with the new setup, provided that it
+// loads; otherwise it logs why and keeps the running bot.
 func Dev(ctx context.Context, opts DevOptions) error {
 	if opts.Listen == "" {
 		opts.Listen = "127.0.0.1:9090"
@@ -124,34 +131,278 @@ func Dev(ctx context.Context, opts DevOptions) error {
 	go hs.Serve(l)
 	defer hs.Close()
 
-	cfg, err := devConfig(opts, addr, dir)
+	d := &devBot{opts: opts, addr: addr, dir: dir, log: log}
+	mux.Handle("/admin/", d)
+	cfg, sig, err := d.load()
 	if err != nil {
 		return err
 	}
-	reload := true
-	in, err := Build(ctx, cfg, Options{Logger: log, AdminMux: mux, Reload: &reload})
+	if err := d.start(ctx, cfg, sig); err != nil {
+		return err
+	}
+	defer d.stop(ctx)
+	w, err := fsnotify.NewWatcher()
 	if err != nil {
-		return err
+		return fmt.Errorf("watch the scripts: %w", err)
 	}
-	defer in.Close()
-	if err := in.Bot.Start(ctx); err != nil {
-		return err
-	}
-	if err := in.serveAdmin(); err != nil {
-		in.stop(ctx)
-		return err
-	}
+	defer w.Close()
+	d.watch(w)
+
 	page := "http://" + addr + "/"
 	printDevBanner(opts.Stdout, addr, gid, cfg)
 	if opts.Ready != nil {
 		opts.Ready(page)
 	}
-	select {
-	case <-ctx.Done():
-	case <-in.Bot.Done():
+	changed := make(chan struct{}, 1)
+	settle := time.AfterFunc(time.Hour, func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	})
+	settle.Stop()
+	defer settle.Stop()
+	for {
+		var ended <-chan struct{}
+		if d.in != nil {
+			ended = d.in.Bot.Done()
+		}
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(opts.Stdout, "\nstopping…")
+			return d.stop(ctx)
+		case <-ended:
+			fmt.Fprintln(opts.Stdout, "\nthe bot's session ended; stopping…")
+			return d.stop(ctx)
+		case ev := <-w.Events:
+			// Editors save in bursts (write, rename, chmod): act once
+			// things are quiet.
+			if d.concerns(ev) {
+				settle.Reset(devSettle)
+			}
+		case err := <-w.Errors:
+			log.Warn("watching the scripts", "err", err)
+		case <-changed:
+			d.restart(ctx)
+			d.watch(w)
+		}
 	}
-	fmt.Fprintln(opts.Stdout, "\nstopping…")
-	return in.stop(ctx)
+}
+
+// devSettle is how long Dev waits after the last change of a watched
+// folder before it looks at what changed.
+const devSettle = 250 * time.Millisecond
+
+// devBot is the bot of Dev. A running bot cannot gain or lose plugins,
+// and the Lua host reloads an edited script in place; so when the set of
+// scripts changes (one is added or removed) or the config file changes,
+// devBot checks the new setup and, if it loads, replaces the bot with a
+// new one. The server, the page and the users' sessions stay up; events
+// sent meanwhile wait on the server and are delivered to the new bot.
+type devBot struct {
+	opts      DevOptions
+	addr, dir string
+	log       *slog.Logger
+
+	admin    atomic.Pointer[http.ServeMux] // the running bot's admin API
+	in       *Instance                     // nil after a failed restart
+	sig      string                        // what the running bot was built from
+	lastErr  string                        // the last problem logged
+	patterns []string                      // absolute script patterns
+	watched  map[string]bool               // folders being watched
+}
+
+// ServeHTTP serves the running bot's admin API under /admin/.
+func (d *devBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if m := d.admin.Load(); m != nil {
+		m.ServeHTTP(w, r)
+		return
+	}
+	http.Error(w, "the bot is restarting", http.StatusServiceUnavailable)
+}
+
+// load reads the config and says what it is built from: the config
+// file's content and the scripts its patterns match now.
+func (d *devBot) load() (*config.Config, string, error) {
+	cfg, err := devConfig(d.opts, d.addr, d.dir)
+	if err != nil {
+		return nil, "", err
+	}
+	h := sha256.New()
+	if d.opts.Config != "" {
+		data, err := os.ReadFile(d.opts.Config)
+		if err != nil {
+			return nil, "", err
+		}
+		h.Write(data)
+	}
+	scripts, _ := cfg.LuaScripts() // a bad pattern was refused by devConfig
+	for _, s := range scripts {
+		if !strings.HasSuffix(s.Path, "_test.lua") {
+			fmt.Fprintf(h, "\n%s", s.Path)
+		}
+	}
+	return cfg, string(h.Sum(nil)), nil
+}
+
+func (d *devBot) start(ctx context.Context, cfg *config.Config, sig string) error {
+	reload := true
+	mux := http.NewServeMux()
+	in, err := Build(ctx, cfg, Options{Logger: d.log, AdminMux: mux, Reload: &reload})
+	if err != nil {
+		return err
+	}
+	if err := in.Bot.Start(ctx); err != nil {
+		in.Close()
+		return err
+	}
+	if err := in.serveAdmin(); err != nil {
+		in.stop(ctx)
+		in.Close()
+		return err
+	}
+	d.admin.Store(mux)
+	d.in, d.sig = in, sig
+	return nil
+}
+
+func (d *devBot) stop(ctx context.Context) error {
+	if d.in == nil {
+		return nil
+	}
+	d.admin.Store(nil)
+	err := d.in.stop(ctx)
+	d.in.Close()
+	d.in = nil
+	return err
+}
+
+// restart replaces the bot if its scripts or config changed. A config or
+// a script that does not load is logged and the running bot kept.
+func (d *devBot) restart(ctx context.Context) {
+	cfg, sig, err := d.load()
+	if err != nil {
+		d.problem("the config does not load; the running bot stays", err)
+		return
+	}
+	if d.in != nil && sig == d.sig {
+		d.lastErr = ""
+		return
+	}
+	if err := CheckScripts(cfg); err != nil {
+		d.problem("the scripts do not load; the running bot stays", err)
+		return
+	}
+	d.lastErr = ""
+	d.log.Info("scripts or config changed: restarting the bot")
+	if err := d.stop(ctx); err != nil {
+		d.log.Warn("the old bot did not stop cleanly", "err", err)
+	}
+	if err := d.start(ctx, cfg, sig); err != nil {
+		d.log.Error("the new bot did not start; fix the problem and save again", "err", err)
+		return
+	}
+	var names []string
+	scripts, _ := cfg.LuaScripts()
+	for _, s := range scripts {
+		if !strings.HasSuffix(s.Path, "_test.lua") {
+			names = append(names, s.Name)
+		}
+	}
+	d.log.Info("bot restarted", "plugins", pluginIDs(cfg), "scripts", strings.Join(names, ", "))
+}
+
+// problem logs err unless it is the one logged last.
+func (d *devBot) problem(msg string, err error) {
+	if e := err.Error(); e != d.lastErr {
+		d.lastErr = e
+		d.log.Error(msg, "err", err)
+	}
+}
+
+// concerns reports whether ev can change the setup: the config file, a
+// path a script pattern matches, or a folder on the way to the scripts.
+func (d *devBot) concerns(ev fsnotify.Event) bool {
+	if ev.Op == fsnotify.Chmod {
+		return false
+	}
+	name, err := filepath.Abs(ev.Name)
+	if err != nil {
+		return true
+	}
+	if d.opts.Config != "" {
+		if c, err := filepath.Abs(d.opts.Config); err == nil && c == name {
+			return true
+		}
+	}
+	for _, p := range d.patterns {
+		if ok, _ := filepath.Match(p, name); ok || p == name {
+			return true
+		}
+		if dir := filepath.Dir(p); dir == name || strings.HasPrefix(dir, name+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
+
+// watch watches the folders where scripts can appear (the folders of the
+// script patterns, or the nearest existing folder above them) and the
+// config file's folder, and stops watching the folders no longer needed.
+func (d *devBot) watch(w *fsnotify.Watcher) {
+	patterns := d.opts.Scripts
+	if d.opts.Config != "" {
+		if cfg, _, err := d.load(); err == nil {
+			patterns = cfg.Lua.Scripts
+		}
+	} else if len(patterns) == 0 {
+		patterns = []string{filepath.Join("scripts", "*.lua")}
+	}
+	d.patterns = d.patterns[:0]
+	dirs := map[string]bool{}
+	if d.opts.Config != "" {
+		if c, err := filepath.Abs(d.opts.Config); err == nil {
+			dirs[filepath.Dir(c)] = true
+		}
+	}
+	for _, p := range patterns {
+		p, err := filepath.Abs(p)
+		if err != nil {
+			continue
+		}
+		d.patterns = append(d.patterns, p)
+		dir := filepath.Dir(p)
+		for {
+			if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+				break
+			}
+			up := filepath.Dir(dir)
+			if up == dir {
+				break
+			}
+			dir = up
+		}
+		dirs[dir] = true
+	}
+	for dir := range d.watched {
+		if !dirs[dir] {
+			_ = w.Remove(dir)
+			delete(d.watched, dir)
+		}
+	}
+	if d.watched == nil {
+		d.watched = map[string]bool{}
+	}
+	for dir := range dirs {
+		if d.watched[dir] {
+			continue
+		}
+		if err := w.Add(dir); err != nil {
+			d.log.Warn("cannot watch a folder for new scripts", "dir", dir, "err", err)
+			continue
+		}
+		d.watched[dir] = true
+	}
 }
 
 // seedDev creates the demo accounts and group if missing, and returns the
@@ -244,7 +495,7 @@ jimbot dev is running.
       admin API  http://%[1]s/admin/   (traces: /admin/api/traces, metrics: /admin/metrics)
 `, addr, DevGroupName, gid, DevBotName, jmserver.DevAppKey, jmserver.DevMasterSecret, pluginIDs(cfg))
 	if len(cfg.Lua.Scripts) > 0 {
-		fmt.Fprintf(w, "      Lua scripts (edit them: they reload on save): %s\n", strings.Join(cfg.Lua.Scripts, ", "))
+		fmt.Fprintf(w, "      Lua scripts (edit them: they reload on save; add one and the bot restarts with it): %s\n", strings.Join(cfg.Lua.Scripts, ", "))
 	}
 	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
 }

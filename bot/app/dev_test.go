@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jimbot/jimbot/bot/app"
+	"github.com/jimbot/jimbot/jmessage"
+	"github.com/jimbot/jimbot/jmessage/jmserver"
 )
 
 // nodeModules is where ./test.sh installs socket.io-client 1.4.5.
@@ -74,4 +76,88 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// A script added while jimbot dev runs is picked up without a restart of
+// dev: the bot is rebuilt with it. A script that does not compile is
+// reported and the running bot kept.
+func TestDevPicksUpAddedScripts(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("first.lua", `local bot = require("jimbot")
+bot.command("first", function(ctx) ctx:reply("first here") end)
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ready := make(chan string, 1)
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Dev(ctx, app.DevOptions{Listen: "127.0.0.1:0", Stdout: &out, Stderr: &out,
+			Scripts: []string{filepath.Join(dir, "*.lua")}, Ready: func(url string) { ready <- url }})
+	}()
+	var url string
+	select {
+	case url = <-ready:
+	case err := <-done:
+		t.Fatalf("dev stopped: %v\n%s", err, out.String())
+	}
+	alice, err := jmessage.Dial(ctx, "ws://"+strings.TrimPrefix(strings.TrimSuffix(url, "/"), "http://"),
+		jmessage.WithAppKey(jmserver.DevAppKey, jmserver.DevMasterSecret), jmessage.WithLogin("alice", "alice-dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close()
+	// ask sends text to the bot until it answers want (the bot may be
+	// restarting), failing after a while.
+	ask := func(text, want string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, err := alice.SendSingle(ctx, app.DevBotName, jmessage.Text(text)); err != nil {
+				t.Fatal(err)
+			}
+			wait := time.After(2 * time.Second)
+		read:
+			for {
+				select {
+				case in := <-alice.Inbound():
+					_ = in.Ack(ctx)
+					if in.Message != nil && in.Message.Content.Text() == want {
+						return
+					}
+				case <-wait:
+					break read
+				}
+			}
+		}
+		t.Fatalf("no %q for %q\n--- dev output ---\n%s", want, text, out.String())
+	}
+	ask("/first", "first here")
+	write("hello.lua", `local bot = require("jimbot")
+bot.command("hello", function(ctx) ctx:reply("Hello, " .. ctx.sender.username .. "!") end)
+`)
+	ask("/hello", "Hello, alice!")
+	ask("/first", "first here")
+	if !strings.Contains(out.String(), "bot restarted") {
+		t.Fatalf("no restart logged:\n%s", out.String())
+	}
+	write("broken.lua", "local bot = require(\"jimbot\")\nbot.command(\"x\", function(ctx)\n")
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "broken.lua") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the broken script was not reported:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ask("/hello", "Hello, alice!")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("dev: %v", err)
+	}
 }

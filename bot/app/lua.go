@@ -39,13 +39,7 @@ func (in *Instance) luaPlugins() ([]bot.Plugin, error) {
 		opts.Reload = *in.opts.Reload
 	}
 	opts.Logger = in.Log.With("part", "lua")
-	opts.OnReload = func(id string, err error) {
-		if err != nil {
-			in.Log.Error("Lua script not reloaded; the running version stays", "script", id, "err", err)
-			return
-		}
-		in.Log.Info("Lua script reloaded", "script", id)
-	}
+	// The host logs each reload and refusal itself.
 	ps, err := lua.Load(opts)
 	if err != nil {
 		return nil, fmt.Errorf("lua: %w", err)
