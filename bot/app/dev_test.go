@@ -32,19 +32,8 @@ func TestDevWithSocketIOClient145(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ready := make(chan string, 1)
 	var out syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- app.Dev(ctx, app.DevOptions{Listen: "127.0.0.1:0", Stdout: &out, Stderr: &out,
-			Ready: func(url string) { ready <- url }})
-	}()
-	var url string
-	select {
-	case url = <-ready:
-	case err := <-done:
-		t.Fatalf("dev stopped: %v\n%s", err, out.String())
-	}
+	url, done := startDev(ctx, t, &out, app.DevOptions{})
 	if !strings.Contains(out.String(), "Chat in your browser:") {
 		t.Fatalf("banner:\n%s", out.String())
 	}
@@ -59,6 +48,24 @@ func TestDevWithSocketIOClient145(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("dev: %v", err)
 	}
+}
+
+// startDev runs app.Dev on a free port until ctx ends, with its output in
+// out; it returns the page's URL and where Dev's result arrives.
+func startDev(ctx context.Context, t *testing.T, out *syncBuffer, opts app.DevOptions) (string, <-chan error) {
+	t.Helper()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	opts.Listen, opts.Stdout, opts.Stderr = "127.0.0.1:0", out, out
+	opts.Ready = func(url string) { ready <- url }
+	go func() { done <- app.Dev(ctx, opts) }()
+	select {
+	case url := <-ready:
+		return url, done
+	case err := <-done:
+		t.Fatalf("dev stopped: %v\n%s", err, out.String())
+	}
+	return "", nil
 }
 
 type syncBuffer struct {
@@ -94,19 +101,8 @@ bot.command("first", function(ctx) ctx:reply("first here") end)
 `)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ready := make(chan string, 1)
 	var out syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- app.Dev(ctx, app.DevOptions{Listen: "127.0.0.1:0", Stdout: &out, Stderr: &out,
-			Scripts: []string{filepath.Join(dir, "*.lua")}, Ready: func(url string) { ready <- url }})
-	}()
-	var url string
-	select {
-	case url = <-ready:
-	case err := <-done:
-		t.Fatalf("dev stopped: %v\n%s", err, out.String())
-	}
+	url, done := startDev(ctx, t, &out, app.DevOptions{Scripts: []string{filepath.Join(dir, "*.lua")}})
 	alice, err := jmessage.Dial(ctx, "ws://"+strings.TrimPrefix(strings.TrimSuffix(url, "/"), "http://"),
 		jmessage.WithAppKey(jmserver.DevAppKey, jmserver.DevMasterSecret), jmessage.WithLogin("alice", "alice-dev"))
 	if err != nil {
