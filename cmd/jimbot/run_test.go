@@ -173,7 +173,7 @@ func TestEchoExampleSurvivesServerRestart(t *testing.T) {
 	}
 	for text, ids := range echoes {
 		if len(ids) != 1 {
-			t.Errorf("%q echoed %d times, want once", text, len(ids))
+			t.Errorf("%q echoed %d times, want once; bot output:\n%s", text, len(ids), botOut.String())
 		}
 	}
 	if !strings.Contains(botOut.String(), "reconnected") {

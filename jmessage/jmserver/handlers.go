@@ -120,6 +120,8 @@ func (s *Server) dispatch(c socketio.Conn, event string, raw rawArg) {
 	if sess == nil {
 		return
 	}
+	s.serving.Add(1)
+	defer s.serving.Add(-1)
 	s.stats.Requests.Add(1)
 	h, known := handlers[event]
 	if !known {

@@ -173,6 +173,7 @@ type Server struct {
 	creating atomic.Int64 // new-session requests that have not created their session yet
 	created  atomic.Int64 // engine.io sessions created
 	accepted atomic.Int64 // sessions handed to OnConnect (or failed there)
+	serving  atomic.Int64 // requests being served (see flush)
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	httpMu   sync.Mutex
@@ -341,8 +342,10 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 }
 
 // Close stops serving, closes every connection and waits for the server's
-// goroutines. Unacknowledged items stay in the store for the next start.
-// Close does not close Options.Store.
+// goroutines. It first lets the requests being served finish and the
+// frames already queued go out (up to a second), so that a client does
+// not retry a request the server carried out. Unacknowledged items stay in
+// the store for the next start. Close does not close Options.Store.
 func (s *Server) Close() error {
 	s.gateMu.Lock()
 	first := s.closing.CompareAndSwap(false, true)
@@ -350,6 +353,7 @@ func (s *Server) Close() error {
 	if !first {
 		return nil
 	}
+	s.flush(closeFlush)
 	s.httpMu.Lock()
 	for _, hs := range s.httpSrvs {
 		hs.Close()
@@ -374,6 +378,32 @@ func (s *Server) Close() error {
 	err := s.sio.Close()
 	s.wg.Wait()
 	return err
+}
+
+// closeFlush bounds how long Close lets requests being served finish and
+// queued frames go out.
+const closeFlush = time.Second
+
+// flush waits, up to d, until no request is being served and every
+// session's queued frames were handed to its connection. Without it a
+// graceful stop could drop the response to a request it carried out (a
+// message already delivered), and the client would retry it: a duplicate.
+func (s *Server) flush(d time.Duration) {
+	deadline := time.Now().Add(d)
+	busy := func() bool {
+		if s.serving.Load() > 0 {
+			return true
+		}
+		queued := false
+		s.sessions.Range(func(_, v any) bool {
+			queued = v.(*session).unwritten.Load() > 0
+			return !queued
+		})
+		return queued
+	}
+	for busy() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func (s *Server) now() time.Time { return s.opts.Now() }

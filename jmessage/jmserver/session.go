@@ -2,6 +2,7 @@ package jmserver
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	socketio "github.com/googollee/go-socket.io"
@@ -30,6 +31,7 @@ type session struct {
 	id   string
 
 	out       chan outFrame
+	unwritten atomic.Int64 // frames queued and not yet handed to the connection
 	done      chan struct{}
 	closeOnce sync.Once
 	kickTimer *time.Timer
@@ -103,10 +105,12 @@ func (sess *session) send(event string, payload any) bool {
 		return false
 	default:
 	}
+	sess.unwritten.Add(1)
 	select {
 	case sess.out <- outFrame{event: event, payload: payload}:
 		return true
 	default:
+		sess.unwritten.Add(-1)
 		sess.srv.stats.Dropped.Add(1)
 		sess.srv.log.Warn("dropping connection: outbound queue full", "session", sess.id, "queue", cap(sess.out))
 		sess.close("outbound queue full")
@@ -124,6 +128,7 @@ func (sess *session) writeLoop() {
 			return
 		case f := <-sess.out:
 			sess.conn.Emit(f.event, f.payload)
+			sess.unwritten.Add(-1)
 			if f.event == jmessage.EventMsgSync || f.event == jmessage.EventEventNotification {
 				sess.srv.stats.Pushes.Add(1)
 			}
