@@ -137,12 +137,13 @@ type Bot struct {
 	reloadMu             sync.Mutex
 	owners               ownerCache
 	notices              noticeLimiter
-	contexts             sync.Pool // *Context, with its trace entry
+	contexts             sync.Pool  // *Context, with its trace entry
+	slots                []workSlot // one per dispatcher worker
 
 	life     context.Context
 	cancel   context.CancelFunc
-	commits  chan []completion
-	batches  sync.Pool // *[]completion
+	commits  chan *[]completion // from the batches pool
+	batches  sync.Pool          // *[]completion
 	wg       sync.WaitGroup
 	intake   chan struct{} // closed when intake has stopped
 	stopOnce sync.Once
@@ -175,7 +176,7 @@ func New(opts Options) (*Bot, error) {
 		opts: opts, log: opts.Logger, clock: opts.Clock, transport: opts.Transport, db: opts.Store,
 		self: opts.Transport.Self(), admins: map[string]bool{}, byID: map[string]*pluginState{},
 		traces: NewTraceRing(opts.TraceSize), metrics: opts.Metrics,
-		commits: make(chan []completion, 256), intake: make(chan struct{}), fatal: make(chan error, 1),
+		commits: make(chan *[]completion, 256), intake: make(chan struct{}), fatal: make(chan error, 1),
 	}
 	b.batches.New = func() any { s := make([]completion, 0, 64); return &s }
 	for _, a := range opts.Admins {
@@ -385,7 +386,12 @@ func (b *Bot) Start(ctx context.Context) error {
 	b.started.Store(true)
 
 	b.life, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	b.contexts.New = func() any { return &Context{tr: &traceEntry{}} }
+	b.contexts.New = func() any {
+		c := &Context{tr: &traceEntry{}}
+		c.resumeFn = c.resume
+		return c
+	}
+	b.slots = make([]workSlot, b.opts.Workers)
 	b.disp = newDispatcher(b.opts.Workers, b.opts.MaxQueued, b.handleTasks)
 	b.metrics.watchDispatch(b.disp)
 	b.gov = newGovernor(b.opts.Send, b.transport, b.ledger, b.clock, b.log.With("part", "governor"), b.metrics)
@@ -600,6 +606,10 @@ func (b *Bot) Handle(ctx context.Context, ev *Event) error {
 	}
 }
 
+// workSlot is a worker's batch of completions not yet handed to the
+// committer.
+type workSlot struct{ batch *[]completion }
+
 // handleTasks runs on a worker: it commits resumed (an event of the chat
 // an executor has finished), then handles tasks, the chat's next events,
 // in order, and hands the results to the committer in one piece. When an
@@ -607,42 +617,46 @@ func (b *Bot) Handle(ctx context.Context, ev *Event) error {
 // it took; the chat is then parked until the executor is done with that
 // event (finishMigrated).
 func (b *Bot) handleTasks(worker int, resumed *Context, tasks []task) (taken int, parked bool) {
-	bp := b.batches.Get().(*[]completion)
-	batch := (*bp)[:0]
+	sl := &b.slots[worker]
+	sl.batch = b.batches.Get().(*[]completion)
 	if resumed != nil {
-		batch = append(batch, b.finishEvent(resumed))
+		*sl.batch = append(*sl.batch, b.finishEvent(resumed))
 	}
 	for i := range tasks {
 		c := b.startEvent(tasks[i])
-		c.pending = &batch
+		c.pending = sl
 		err := b.chainFrom(c, 0)
 		if errors.Is(err, errMigrated) {
 			// migrate has committed the batch before it let go of c, or
 			// left it empty.
-			if batch != nil {
-				*bp = batch[:0]
-				b.batches.Put(bp)
+			if sl.batch != nil {
+				b.batches.Put(sl.batch)
+				sl.batch = nil
 			}
 			return i + 1, true
 		}
 		if err != nil {
 			b.log.Error("chain returned an error", "event", c.Event.ID, "err", err)
 		}
-		batch = append(batch, b.finishEvent(c))
+		if sl.batch == nil {
+			// Flushed by a hand-over the executor refused.
+			sl.batch = b.batches.Get().(*[]completion)
+		}
+		*sl.batch = append(*sl.batch, b.finishEvent(c))
 	}
-	*bp = batch
-	b.commits <- batch
+	b.commits <- sl.batch
+	sl.batch = nil
 	return len(tasks), false
 }
 
 // flushPending commits the events a worker handled before c, so that they
 // are committed before c (which an executor may finish at any moment).
 func (b *Bot) flushPending(c *Context) {
-	if p := c.pending; p != nil {
+	if sl := c.pending; sl != nil {
 		c.pending = nil
-		if len(*p) > 0 {
-			b.commits <- *p
-			*p = nil
+		if sl.batch != nil && len(*sl.batch) > 0 {
+			b.commits <- sl.batch
+			sl.batch = nil
 		}
 	}
 }
@@ -709,6 +723,13 @@ func (b *Bot) finishMigrated(c *Context) {
 	b.disp.resume(c)
 }
 
+// recycle empties a batch and puts it back in the pool.
+func (b *Bot) recycle(bp *[]completion) {
+	clear(*bp)
+	*bp = (*bp)[:0]
+	b.batches.Put(bp)
+}
+
 // commitLoop records handled events and their ops in the ledger in
 // batches, then acknowledges the events and hands the ops to the
 // governor. Batches form under load by themselves: it commits whatever
@@ -718,10 +739,9 @@ func (b *Bot) commitLoop() {
 	ids := make([]string, 0, 512)
 	tokens := make([]any, 0, 512)
 	var ops []*Op
-	var held [][]completion
 	for first := range b.commits {
-		batch = append(batch[:0], first...)
-		held = append(held[:0], first)
+		batch = append(batch[:0], *first...)
+		b.recycle(first)
 	more:
 		for len(batch) < 1024 {
 			select {
@@ -729,16 +749,11 @@ func (b *Bot) commitLoop() {
 				if !ok {
 					break more
 				}
-				batch = append(batch, c...)
-				held = append(held, c)
+				batch = append(batch, *c...)
+				b.recycle(c)
 			default:
 				break more
 			}
-		}
-		for _, h := range held {
-			clear(h)
-			h = h[:0]
-			b.batches.Put(&h)
 		}
 		ids, tokens, ops = ids[:0], tokens[:0], ops[:0]
 		for _, c := range batch {

@@ -109,10 +109,10 @@ func (b *Bot) chainFrom(c *Context, i int) error {
 	return b.routeFrom(c, routePos{})
 }
 
-// migrateGate hands the event to p's executor at gate i. (A function of
-// its own so that only this path allocates the closure.)
+// migrateGate hands the event to p's executor at gate i.
 func (b *Bot) migrateGate(c *Context, p *pluginState, i int) bool {
-	return b.migrate(c, p, func() { b.resumeGate(c, i) })
+	c.hop = hop{p: p, gate: i}
+	return b.migrate(c, p)
 }
 
 // resumeGate continues an event handed to an executor at gate i.
@@ -197,25 +197,43 @@ func canMigrate(c *Context, p *pluginState) bool {
 	return p.exec != nil && c.depth == 0 && c.exec != p.exec
 }
 
-// migrate hands the rest of c's event to p's executor (canMigrate must
-// hold). It reports whether the executor took it.
-func (b *Bot) migrate(c *Context, p *pluginState, rest func()) bool {
-	e := p.exec
+// hop is where an event handed to an executor resumes: at gate (an index
+// in the chain), or at a routed handler h, then routing from next.
+type hop struct {
+	p    *pluginState
+	gate int
+	h    Handler // nil for a gate
+	what string
+	next routePos
+}
+
+// migrate hands the rest of c's event, from c.hop, to p's executor
+// (canMigrate must hold). It reports whether the executor took it.
+func (b *Bot) migrate(c *Context, p *pluginState) bool {
 	// Once handed over, c may finish at any moment: what the worker
 	// handled before it must be committed first.
 	b.flushPending(c)
-	return e.Execute(func() {
-		c.exec = e
-		defer func() {
-			// The steps recover their own panics; this guards the runtime's
-			// code between them, so an executor's goroutine never dies.
-			if r := recover(); r != nil {
-				b.log.Error("panic continuing an event on an executor", "plugin", p.id, "event", c.Event.ID, "panic", r)
-				b.finishMigrated(c)
-			}
-		}()
-		rest()
-	})
+	return p.exec.Execute(c.resumeFn)
+}
+
+// resume runs the rest of a handed-over event on the executor.
+func (c *Context) resume() {
+	b, h := c.bot, c.hop
+	c.exec = h.p.exec
+	defer func() {
+		// The steps recover their own panics; this guards the runtime's
+		// code between them, so an executor's goroutine never dies.
+		if r := recover(); r != nil {
+			b.log.Error("panic continuing an event on an executor", "plugin", h.p.id, "event", c.Event.ID, "panic", r)
+			b.finishMigrated(c)
+		}
+	}()
+	if h.h == nil {
+		b.resumeGate(c, h.gate)
+		return
+	}
+	b.invoke(c, h.p, h.what, h.h)
+	b.resumeRoute(c, h.next)
 }
 
 // active reports whether p may see c's event: not tripped by its breaker
@@ -349,10 +367,8 @@ func (b *Bot) invokeAt(c *Context, p *pluginState, what string, h Handler, next 
 
 // migrateHandler hands the event to p's executor at a routed handler.
 func (b *Bot) migrateHandler(c *Context, p *pluginState, what string, h Handler, next routePos) bool {
-	return b.migrate(c, p, func() {
-		b.invoke(c, p, what, h)
-		b.resumeRoute(c, next)
-	})
+	c.hop = hop{p: p, h: h, what: what, next: next}
+	return b.migrate(c, p)
 }
 
 // resumeRoute continues routing an event on an executor.

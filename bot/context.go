@@ -41,15 +41,19 @@ type Context struct {
 	exec    Executor // the executor the event runs on; nil on a worker
 	depth   int      // middleware frames on the stack
 	task    task
-	pending *[]completion // the worker's batch handled before this event
-	args    Args
-	match   []string
-	stopped bool
-	lane    Lane
-	outbox  []*Op
-	tr      *traceEntry
-	reached int
-	matched bool
+	pending *workSlot // the worker's batch handled before this event
+	// resumeFn is c.resume, bound once per pooled Context: handing an
+	// event to an executor allocates nothing.
+	resumeFn func()
+	hop      hop // where the event resumes on the executor
+	args     Args
+	match    []string
+	stopped  bool
+	lane     Lane
+	outbox   []*Op
+	tr       *traceEntry
+	reached  int
+	matched  bool
 
 	role      Role
 	roleKnown bool
@@ -58,7 +62,7 @@ type Context struct {
 
 // reset prepares a pooled Context for ev.
 func (c *Context) reset(b *Bot, parent context.Context, ev *Event) {
-	*c = Context{Event: ev, bot: b, parent: parent, lane: LaneReply, outbox: c.outbox[:0], args: Args{raw: c.args.raw[:0]}, tr: c.tr}
+	*c = Context{Event: ev, bot: b, parent: parent, lane: LaneReply, outbox: c.outbox[:0], args: Args{raw: c.args.raw[:0]}, tr: c.tr, resumeFn: c.resumeFn}
 	if ev.Kind == KindTick {
 		c.lane = LaneAnnouncement
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -91,6 +92,8 @@ func BenchmarkW1Route(b *testing.B) {
 	evs := w1Events()
 	b.ReportAllocs()
 	var elapsed time.Duration
+	var mallocs, allocBytes uint64
+	var ms runtime.MemStats
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		tr := &nullTransport{in: make(chan bot.Delivery, 4096), done: make(chan struct{}), want: w1.N}
@@ -105,6 +108,8 @@ func BenchmarkW1Route(b *testing.B) {
 		if err := bt.Start(context.Background()); err != nil {
 			b.Fatal(err)
 		}
+		runtime.ReadMemStats(&ms)
+		mallocs0, bytes0 := ms.Mallocs, ms.TotalAlloc
 		b.StartTimer()
 		start := time.Now()
 		for _, ev := range evs {
@@ -116,6 +121,9 @@ func BenchmarkW1Route(b *testing.B) {
 		}
 		elapsed += time.Since(start)
 		b.StopTimer()
+		runtime.ReadMemStats(&ms)
+		mallocs += ms.Mallocs - mallocs0
+		allocBytes += ms.TotalAlloc - bytes0
 		if err := bt.Stop(context.Background()); err != nil {
 			b.Fatal(err)
 		}
@@ -128,6 +136,8 @@ func BenchmarkW1Route(b *testing.B) {
 	msgs := float64(b.N) * w1.N
 	b.ReportMetric(msgs/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(elapsed.Nanoseconds())/msgs, "ns/msg")
+	b.ReportMetric(float64(mallocs)/msgs, "allocs/msg")
+	b.ReportMetric(float64(allocBytes)/msgs, "B/msg")
 	b.Logf("W1 checksum %08x; spam %d, ping %d, pong %d, catch-all %d per run", sum, w1.WantSpam, w1.WantPing, w1.WantPong, w1.WantCatchAll)
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -186,6 +187,8 @@ func BenchmarkW1Lua(b *testing.B) {
 	}
 	b.ReportAllocs()
 	var elapsed time.Duration
+	var mallocs, allocBytes uint64
+	var ms goruntime.MemStats
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		ps, err := Load(Options{Scripts: []string{path}, Logger: discardLogger()})
@@ -203,6 +206,8 @@ func BenchmarkW1Lua(b *testing.B) {
 		if err := bt.Start(context.Background()); err != nil {
 			b.Fatal(err)
 		}
+		goruntime.ReadMemStats(&ms)
+		mallocs0, bytes0 := ms.Mallocs, ms.TotalAlloc
 		b.StartTimer()
 		start := time.Now()
 		for _, ev := range evs {
@@ -214,6 +219,9 @@ func BenchmarkW1Lua(b *testing.B) {
 		}
 		elapsed += time.Since(start)
 		b.StopTimer()
+		goruntime.ReadMemStats(&ms)
+		mallocs += ms.Mallocs - mallocs0
+		allocBytes += ms.TotalAlloc - bytes0
 		got := luaCounts(b, ps[0].(*Script))
 		if err := bt.Stop(context.Background()); err != nil {
 			b.Fatal(err)
@@ -227,5 +235,7 @@ func BenchmarkW1Lua(b *testing.B) {
 	msgs := float64(b.N) * w1N
 	b.ReportMetric(msgs/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(elapsed.Nanoseconds())/msgs, "ns/msg")
+	b.ReportMetric(float64(mallocs)/msgs, "allocs/msg")
+	b.ReportMetric(float64(allocBytes)/msgs, "B/msg")
 	b.Logf("W1 checksum %08x; spam %d, ping %d, pong %d, catch-all %d per run (counted in Lua)", sum, w1WantSpam, w1WantPing, w1WantPong, w1WantCatchAll)
 }
