@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/jimbot/jimbot/bot"
+	"github.com/jimbot/jimbot/bot/bottest/w1"
 )
 
 // BenchmarkLuaCalls measures the Lua side of W1 alone, on the script's
@@ -22,7 +23,7 @@ func BenchmarkLuaCalls(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tr := &nullTransport{in: make(chan bot.Delivery)}
+	tr := w1.NewNullTransport(0)
 	bt, _ := bot.New(bot.Options{Transport: tr, Logger: discardLogger()})
 	s := ps[0].(*Script)
 	rt := newRuntime(s, &bot.Env{Bot: bt, Log: discardLogger()}, nil)
@@ -32,7 +33,7 @@ func BenchmarkLuaCalls(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	evs := w1Events()
+	evs := w1.Events()
 	b.ReportAllocs()
 	b.ResetTimer()
 	rt.do(func() {

@@ -1,6 +1,8 @@
 // Package w1 generates the W1 "route" workload of shared/bench/W1.md: the
 // stream of messages that Hubot, go-joe, Koishi and bare Go/Lua were
-// measured with, so jimbot's figures can stand beside theirs.
+// measured with, so jimbot's figures can stand beside theirs. Bench runs
+// it through a bot of yours (see bot/w1_bench_test.go and
+// plugins/lua/w1_bench_test.go) and reports msgs/s and allocs/msg.
 package w1
 
 import (
