@@ -185,36 +185,30 @@ func (r *Router) On(kind Kind, h Handler) error {
 // Use registers middleware. It wraps everything after this plugin in the
 // chain (later plugins, and all routing).
 func (r *Router) Use(mw Middleware) error {
-	if err := r.check(); err != nil {
-		return err
-	}
-	if r.into.staging {
-		return r.fail(fmt.Errorf("plugin %s: middleware cannot be added by a reload (the chain is built once, at start)", r.p.id))
-	}
-	if mw == nil {
-		return r.fail(fmt.Errorf("plugin %s: nil middleware", r.p.id))
-	}
-	r.b.mu.Lock()
-	r.p.layers = append(r.p.layers, layerSpec{mw: mw})
-	r.b.mu.Unlock()
-	return nil
+	return r.addLayer("middleware", mw == nil, layerSpec{mw: mw})
 }
 
 // Gate registers a gate: a middleware that decides whether the event goes
 // on, and does nothing after it. Prefer it to Use when a decision is all
 // the plugin needs.
 func (r *Router) Gate(g Gate) error {
+	return r.addLayer("gate", g == nil, layerSpec{gate: g})
+}
+
+// addLayer adds a middleware or a gate (what) to the plugin's layers. The
+// chain is built once, at start, so a reload cannot add one.
+func (r *Router) addLayer(what string, isNil bool, l layerSpec) error {
 	if err := r.check(); err != nil {
 		return err
 	}
 	if r.into.staging {
-		return r.fail(fmt.Errorf("plugin %s: a gate cannot be added by a reload (the chain is built once, at start)", r.p.id))
+		return r.fail(fmt.Errorf("plugin %s: a %s cannot be added by a reload (the chain is built once, at start)", r.p.id, what))
 	}
-	if g == nil {
-		return r.fail(fmt.Errorf("plugin %s: nil gate", r.p.id))
+	if isNil {
+		return r.fail(fmt.Errorf("plugin %s: nil %s", r.p.id, what))
 	}
 	r.b.mu.Lock()
-	r.p.layers = append(r.p.layers, layerSpec{gate: g})
+	r.p.layers = append(r.p.layers, l)
 	r.b.mu.Unlock()
 	return nil
 }

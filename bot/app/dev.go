@@ -146,7 +146,7 @@ func Dev(ctx context.Context, opts DevOptions) error {
 		return fmt.Errorf("watch the scripts: %w", err)
 	}
 	defer w.Close()
-	d.watch(w)
+	d.watch(w, cfg)
 
 	page := "http://" + addr + "/"
 	printDevBanner(opts.Stdout, addr, gid, cfg)
@@ -183,8 +183,7 @@ func Dev(ctx context.Context, opts DevOptions) error {
 		case err := <-w.Errors:
 			log.Warn("watching the scripts", "err", err)
 		case <-changed:
-			d.restart(ctx)
-			d.watch(w)
+			d.watch(w, d.restart(ctx))
 		}
 	}
 }
@@ -278,20 +277,21 @@ func (d *devBot) stop(ctx context.Context) error {
 }
 
 // restart replaces the bot if its scripts or config changed. A config or
-// a script that does not load is logged and the running bot kept.
-func (d *devBot) restart(ctx context.Context) {
+// a script that does not load is logged and the running bot kept. It
+// returns the config it read (nil if it could not).
+func (d *devBot) restart(ctx context.Context) *config.Config {
 	cfg, sig, err := d.load()
 	if err != nil {
 		d.problem("the config does not load; the running bot stays", err)
-		return
+		return nil
 	}
 	if d.in != nil && sig == d.sig {
 		d.lastErr = ""
-		return
+		return cfg
 	}
 	if err := CheckScripts(cfg); err != nil {
 		d.problem("the scripts do not load; the running bot stays", err)
-		return
+		return cfg
 	}
 	d.lastErr = ""
 	d.log.Info("scripts or config changed: restarting the bot")
@@ -300,7 +300,7 @@ func (d *devBot) restart(ctx context.Context) {
 	}
 	if err := d.start(ctx, cfg, sig); err != nil {
 		d.log.Error("the new bot did not start; fix the problem and save again", "err", err)
-		return
+		return cfg
 	}
 	var names []string
 	scripts, _ := cfg.LuaScripts()
@@ -310,6 +310,7 @@ func (d *devBot) restart(ctx context.Context) {
 		}
 	}
 	d.log.Info("bot restarted", "plugins", pluginIDs(cfg), "scripts", strings.Join(names, ", "))
+	return cfg
 }
 
 // problem logs err unless it is the one logged last.
@@ -349,12 +350,14 @@ func (d *devBot) concerns(ev fsnotify.Event) bool {
 // watch watches the folders where scripts can appear (the folders of the
 // script patterns, or the nearest existing folder above them) and the
 // config file's folder, and stops watching the folders no longer needed.
-func (d *devBot) watch(w *fsnotify.Watcher) {
+// cfg is the config just read; nil keeps the patterns watched so far.
+func (d *devBot) watch(w *fsnotify.Watcher, cfg *config.Config) {
+	if cfg == nil {
+		return
+	}
 	patterns := d.opts.Scripts
 	if d.opts.Config != "" {
-		if cfg, _, err := d.load(); err == nil {
-			patterns = cfg.Lua.Scripts
-		}
+		patterns = cfg.Lua.Scripts
 	} else if len(patterns) == 0 {
 		patterns = []string{filepath.Join("scripts", "*.lua")}
 	}
