@@ -517,11 +517,21 @@ func (b *Bot) shutdown(ctx context.Context, stopPlugins bool) error {
 	return err
 }
 
+// intakeBatch is the most deliveries intake takes from the transport at
+// once: it claims their ids in one call to the ledger.
+const intakeBatch = 64
+
 // intakeLoop moves deliveries from the transport to the dispatcher,
-// acknowledging at once those already handled.
+// acknowledging at once those already handled. It takes what the
+// transport has ready, up to intakeBatch deliveries, and claims their
+// ids together: a ledger looks them up in one go (one transaction for a
+// store, overlapping memory fetches for memory).
 func (b *Bot) intakeLoop() {
 	defer close(b.intake)
 	in := b.transport.Deliveries()
+	batch := make([]Delivery, 0, intakeBatch)
+	ids := make([]string, 0, intakeBatch)
+	claims := make([]Claim, intakeBatch)
 	for {
 		var d Delivery
 		var ok bool
@@ -530,12 +540,41 @@ func (b *Bot) intakeLoop() {
 		case <-b.life.Done():
 			return
 		}
-		if !ok {
+		closed := !ok
+		batch = batch[:0]
+		if ok {
+			batch = append(batch, d)
+		}
+		// Take no more than the dispatcher has room for, so that the
+		// rest waits in the transport (backpressure).
+		limit := min(intakeBatch, b.disp.room())
+	more:
+		for ok && len(batch) < limit {
+			select {
+			case d, ok = <-in:
+				if !ok {
+					closed = true
+					break more
+				}
+				batch = append(batch, d)
+			default:
+				break more
+			}
+		}
+		if !b.intakeDeliveries(batch, ids[:0], claims) || closed {
 			return
 		}
-		if b.stopped.Load() {
-			return
-		}
+		clear(batch)
+	}
+}
+
+// intakeDeliveries claims and submits a batch of deliveries; it reports
+// false when intake must end.
+func (b *Bot) intakeDeliveries(batch []Delivery, ids []string, claims []Claim) bool {
+	if b.stopped.Load() {
+		return false
+	}
+	for _, d := range batch {
 		ev := d.Event
 		b.metrics.eventIn(ev.Kind)
 		switch ev.Kind {
@@ -554,24 +593,60 @@ func (b *Bot) intakeLoop() {
 		case KindMemberAdded, KindMemberRemoved, KindMemberExited, KindGroupUpdated, KindGroupCreated:
 			b.owners.forget(ev.Chat.Group)
 		}
-		if ev.ID != "" && d.Token != nil {
-			seen, err := b.ledger.Seen(ev.ID)
-			if err != nil {
-				b.log.Error("de-duplication lookup failed; handling the event anyway", "id", ev.ID, "err", err)
-			}
-			if seen {
+		if claimable(d) {
+			ids = append(ids, ev.ID)
+		}
+	}
+	claimed := true
+	if len(ids) > 0 {
+		if err := b.ledger.Claim(ids, claims[:len(ids)]); err != nil {
+			b.log.Error("de-duplication lookup failed; handling the events anyway", "events", len(ids), "err", err)
+			clear(claims[:len(ids)])
+			claimed = false
+		}
+	}
+	k := 0
+	for i, d := range batch {
+		ev := d.Event
+		if claimable(d) {
+			claim := claims[k]
+			k++
+			switch claim {
+			case Committed:
 				b.metrics.duplicate()
 				if err := b.transport.Ack(b.life, []any{d.Token}); err != nil {
 					b.log.Debug("ack of a duplicate failed", "id", ev.ID, "err", err)
 				}
 				continue
+			case InFlight:
+				// Not acknowledged: if the delivery being handled is
+				// lost, the server delivers this one again.
+				b.metrics.duplicate()
+				b.log.Debug("duplicate of an event being handled dropped", "id", ev.ID)
+				continue
 			}
 		}
 		if err := b.disp.submit(b.life, task{ev: ev, token: d.Token}); err != nil {
-			return
+			// Stopping: nothing of this batch from here on will be
+			// handled, so a redelivery must be.
+			if claimed {
+				var left []string
+				for _, d := range batch[i:] {
+					if claimable(d) {
+						left = append(left, d.Event.ID)
+					}
+				}
+				b.ledger.Release(left)
+			}
+			return false
 		}
 	}
+	return true
 }
+
+// claimable reports whether d's event is de-duplicated: it has an id, and
+// a token to acknowledge it with.
+func claimable(d Delivery) bool { return d.Event.ID != "" && d.Token != nil }
 
 // Emit hands an internal event (a tick, a test event) to the chain, as if
 // it had been received. It does not wait for the handlers.
@@ -769,6 +844,7 @@ func (b *Bot) commitLoop() {
 			// Not acknowledged: the server delivers the events again and
 			// they are handled again; their ops are made again then.
 			b.log.Error("cannot record handled events; they will be handled again when redelivered", "events", len(ids), "err", err)
+			b.ledger.Release(ids)
 		} else {
 			if len(tokens) > 0 {
 				if err := b.transport.Ack(b.life, tokens); err != nil {

@@ -299,6 +299,12 @@ func (d *dispatcher) done(q *chatQueue, n int64) {
 	}
 }
 
+// room returns how many events can be submitted before submit blocks,
+// at least 1.
+func (d *dispatcher) room() int {
+	return int(max(d.max-d.queued.Load(), 1))
+}
+
 // pending returns the number of queued events.
 func (d *dispatcher) pending() int64 { return d.queued.Load() }
 

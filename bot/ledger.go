@@ -13,13 +13,22 @@ import (
 
 // Ledger remembers which events were handled (so a redelivered event is
 // never handled twice) and journals the ops they produced (so a crash
-// never loses them). The bot commits both in one step before it
-// acknowledges the events.
+// never loses them). The bot claims each event id as it comes in and
+// commits the ids and their ops in one step before it acknowledges the
+// events.
 type Ledger interface {
-	// Seen reports whether the event id was committed.
-	Seen(id string) (bool, error)
-	// Commit records the event ids and journals the ops (setting their
-	// ID), atomically.
+	// Claim sets claims[i] to what the ledger knows of event id ids[i]
+	// (claims is as long as ids). An id it has not seen is claimed for
+	// the delivery at hand (Fresh): a later delivery of it is a duplicate
+	// until the claim is committed or released. The same id twice in ids
+	// is Fresh, then InFlight (or Committed, for a ledger that cannot
+	// tell them apart). On error, no id is claimed.
+	Claim(ids []string, claims []Claim) error
+	// Release gives up the claims of ids whose events were not committed,
+	// so that a redelivery is handled.
+	Release(ids []string)
+	// Commit records the claimed event ids as handled and journals the
+	// ops (setting their ID), atomically.
 	Commit(ids []string, ops []*Op) error
 	// Done removes carried-out ops from the journal.
 	Done(ops []*Op) error
@@ -27,17 +36,47 @@ type Ledger interface {
 	Pending() ([]*Op, error)
 }
 
-// MemoryLedger is a Ledger that forgets everything at exit, for tests and
-// benchmarks. It remembers ids for TTL as 64-bit hashes (12 bytes an id,
-// so that millions fit in cache): two different ids collide with a
-// probability of about n²/2⁶⁵ for n ids, which is negligible for its uses
-// but not zero; StoreLedger compares ids exactly.
+// Claim is what a Ledger knows of an event id when it comes in.
+type Claim uint8
+
+const (
+	// Fresh: the id is new, and now claimed for this delivery.
+	Fresh Claim = iota
+	// InFlight: another delivery of the id is being handled. The
+	// duplicate is dropped without an acknowledgement: the server
+	// delivers it again if the first one is lost, and it is
+	// acknowledged then.
+	InFlight
+	// Committed: the id was handled and committed. The duplicate is
+	// acknowledged and dropped.
+	Committed
+)
+
+// MemoryLedger is a Ledger that forgets everything at exit: the default
+// of a bot without a store, and for tests and benchmarks. It remembers
+// ids for TTL as 64-bit hashes (12 bytes an id, so that millions fit in
+// memory): two different ids collide with a probability of about
+// n²/2⁶⁵ for n ids, which is negligible for its uses but not zero;
+// StoreLedger compares ids exactly.
+//
+// A claim is recorded as the id comes in, and Commit has nothing left to
+// do for it: one lookup an event instead of two. The price is that
+// MemoryLedger cannot tell a claim in flight from a committed one, so it
+// answers Committed for both and the duplicate of an event still being
+// handled is acknowledged at once. Without a store nothing survives a
+// crash anyway, so this loses no promise the ledger makes.
 type MemoryLedger struct {
-	seed   maphash.Seed
+	seed  maphash.Seed
+	ttl   time.Duration
+	clock clock.Clock
+	real  bool
+	epoch time.Time
+
+	// idMu guards the id shards. One lock for a whole batch lets the
+	// lookups of its ids overlap in memory; the shards keep each sweep of
+	// expired ids short.
+	idMu   sync.Mutex
 	shards [64]memShard
-	ttl    time.Duration
-	clock  clock.Clock
-	epoch  time.Time
 
 	mu   sync.Mutex
 	ops  map[uint64]*Op
@@ -45,10 +84,8 @@ type MemoryLedger struct {
 }
 
 type memShard struct {
-	mu   sync.Mutex
-	ids  map[uint64]uint32 // hash → commit time, in seconds since epoch
+	ids  map[uint64]uint32 // hash → claim time, in seconds since epoch
 	adds int
-	_    [40]byte // keep shards on separate cache lines
 }
 
 // NewMemoryLedger returns an empty MemoryLedger that keeps ids for ttl.
@@ -56,7 +93,7 @@ func NewMemoryLedger(ttl time.Duration, c clock.Clock) *MemoryLedger {
 	if c == nil {
 		c = clock.Real
 	}
-	m := &MemoryLedger{seed: maphash.MakeSeed(), ops: map[uint64]*Op{}, ttl: ttl, clock: c, epoch: c.Now()}
+	m := &MemoryLedger{seed: maphash.MakeSeed(), ops: map[uint64]*Op{}, ttl: ttl, clock: c, real: c == clock.Real, epoch: c.Now()}
 	for i := range m.shards {
 		m.shards[i].ids = make(map[uint64]uint32, 2048)
 	}
@@ -68,36 +105,54 @@ func (m *MemoryLedger) shard(id string) (*memShard, uint64) {
 	return &m.shards[h&63], h
 }
 
-// Seen implements Ledger.
-func (m *MemoryLedger) Seen(id string) (bool, error) {
-	s, h := m.shard(id)
-	s.mu.Lock()
-	_, ok := s.ids[h]
-	s.mu.Unlock()
-	return ok, nil
+// stamp returns the time since the ledger was made, in seconds.
+func (m *MemoryLedger) stamp() uint32 {
+	if m.real {
+		return uint32(time.Since(m.epoch) / time.Second) // monotonic, and cheaper than Now
+	}
+	return uint32(m.clock.Now().Sub(m.epoch) / time.Second)
 }
 
-// Commit implements Ledger.
-func (m *MemoryLedger) Commit(ids []string, ops []*Op) error {
-	if len(ids) > 0 {
-		now := m.clock.Now()
-		stamp := uint32(now.Sub(m.epoch) / time.Second)
-		ttl := uint32(m.ttl / time.Second)
-		for _, id := range ids {
-			s, h := m.shard(id)
-			s.mu.Lock()
-			s.ids[h] = stamp
-			if s.adds++; s.adds > 1<<16 {
-				s.adds = 0
-				for k, t := range s.ids {
-					if stamp-t > ttl {
-						delete(s.ids, k)
-					}
+// Claim implements Ledger. Ids older than the TTL are forgotten as new
+// ones come in.
+func (m *MemoryLedger) Claim(ids []string, claims []Claim) error {
+	stamp := m.stamp()
+	ttl := uint32(m.ttl / time.Second)
+	m.idMu.Lock()
+	defer m.idMu.Unlock()
+	for i, id := range ids {
+		s, h := m.shard(id)
+		if t, ok := s.ids[h]; ok && stamp-t <= ttl {
+			claims[i] = Committed
+			continue
+		}
+		claims[i] = Fresh
+		s.ids[h] = stamp
+		if s.adds++; s.adds > 1<<16 {
+			s.adds = 0
+			for k, t := range s.ids {
+				if stamp-t > ttl {
+					delete(s.ids, k)
 				}
 			}
-			s.mu.Unlock()
 		}
 	}
+	return nil
+}
+
+// Release implements Ledger.
+func (m *MemoryLedger) Release(ids []string) {
+	m.idMu.Lock()
+	defer m.idMu.Unlock()
+	for _, id := range ids {
+		s, h := m.shard(id)
+		delete(s.ids, h)
+	}
+}
+
+// Commit implements Ledger: the ids were recorded when they were
+// claimed, so only the ops are journaled.
+func (m *MemoryLedger) Commit(_ []string, ops []*Op) error {
 	if len(ops) > 0 {
 		m.mu.Lock()
 		for _, o := range ops {
@@ -124,19 +179,63 @@ func (m *MemoryLedger) Done(ops []*Op) error {
 func (m *MemoryLedger) Pending() ([]*Op, error) { return nil, nil }
 
 // StoreLedger is the Ledger of a bot with a store: ids in namespace
-// "jimbot:dedup" (with a TTL), ops in "jimbot:outbox".
+// "jimbot:dedup" (with a TTL), ops in "jimbot:outbox". Claims in flight
+// are kept in memory: after a crash, the store alone says what was
+// handled.
 type StoreLedger struct {
 	dedup, outbox storage.Namespace
 	ttl           time.Duration
+
+	mu       sync.Mutex
+	inflight map[string]struct{}
 }
 
 // NewStoreLedger returns a ledger in db that keeps ids for ttl.
 func NewStoreLedger(db *storage.DB, ttl time.Duration) *StoreLedger {
-	return &StoreLedger{dedup: db.Namespace("jimbot:dedup"), outbox: db.Namespace("jimbot:outbox"), ttl: ttl}
+	return &StoreLedger{dedup: db.Namespace("jimbot:dedup"), outbox: db.Namespace("jimbot:outbox"), ttl: ttl, inflight: map[string]struct{}{}}
 }
 
-// Seen implements Ledger.
-func (l *StoreLedger) Seen(id string) (bool, error) { return l.dedup.Has(id) }
+// Claim implements Ledger: one read transaction for the batch.
+func (l *StoreLedger) Claim(ids []string, claims []Claim) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := l.dedup.View(func(tx *storage.Tx) error {
+		for i, id := range ids {
+			if _, ok := l.inflight[id]; ok {
+				claims[i] = InFlight
+				continue
+			}
+			done, err := tx.Has(id)
+			if err != nil {
+				return err
+			}
+			if done {
+				claims[i] = Committed
+				continue
+			}
+			claims[i] = Fresh
+			l.inflight[id] = struct{}{}
+		}
+		return nil
+	})
+	if err != nil {
+		for i, id := range ids {
+			if claims[i] == Fresh {
+				delete(l.inflight, id)
+			}
+		}
+	}
+	return err
+}
+
+// Release implements Ledger.
+func (l *StoreLedger) Release(ids []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range ids {
+		delete(l.inflight, id)
+	}
+}
 
 // Commit implements Ledger: one transaction for ids and ops.
 func (l *StoreLedger) Commit(ids []string, ops []*Op) error {
@@ -148,7 +247,7 @@ func (l *StoreLedger) Commit(ids []string, ops []*Op) error {
 		}
 		recs[i] = b
 	}
-	return l.dedup.Update(func(tx *storage.Tx) error {
+	err := l.dedup.Update(func(tx *storage.Tx) error {
 		for _, id := range ids {
 			if err := tx.PutTTL(id, nil, l.ttl); err != nil {
 				return err
@@ -167,6 +266,10 @@ func (l *StoreLedger) Commit(ids []string, ops []*Op) error {
 		}
 		return nil
 	})
+	if err == nil {
+		l.Release(ids)
+	}
+	return err
 }
 
 func opKey(id uint64) string {

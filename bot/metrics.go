@@ -35,7 +35,7 @@ func NewMetrics() *Metrics {
 	for _, k := range Kinds() {
 		m.eventsIn[k] = in.WithLabelValues(k.String())
 	}
-	m.duplicates = prometheus.NewCounter(prometheus.CounterOpts{Name: "jimbot_events_duplicate_total", Help: "Redelivered events recognised as handled and acknowledged without handling."})
+	m.duplicates = prometheus.NewCounter(prometheus.CounterOpts{Name: "jimbot_events_duplicate_total", Help: "Redelivered events recognised as duplicates and dropped (acknowledged when already handled)."})
 	m.handlerDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "jimbot_handler_duration_seconds", Help: "Handler and middleware latency by plugin.",
 		Buckets: []float64{1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10}}, []string{"plugin"})
 	m.handlerErr = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "jimbot_handler_errors_total", Help: "Handler errors and panics by plugin."}, []string{"plugin"})

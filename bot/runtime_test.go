@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/jimbot/jimbot/bot"
 	"github.com/jimbot/jimbot/bot/clock"
 	"github.com/jimbot/jimbot/jmessage"
+	"github.com/jimbot/jimbot/storage"
 )
 
 func TestOrderingWithinChatConcurrencyAcross(t *testing.T) {
@@ -468,4 +470,40 @@ func TestBreakerTripsDespitePassingMiddleware(t *testing.T) {
 	if trc.Steps[0].Outcome != bot.Disabled {
 		t.Fatalf("after tripping: %+v", trc.Steps)
 	}
+}
+
+func TestDuplicateOfAnEventInFlightIsHandledOnce(t *testing.T) {
+	db, err := storage.Open(filepath.Join(t.TempDir(), "bot.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	var handled atomic.Int64
+	p := plugin("p", func(env *bot.Env) error {
+		return env.On(bot.KindMessage, func(*bot.Context) error {
+			handled.Add(1)
+			entered <- struct{}{}
+			<-release
+			return nil
+		})
+	})
+	b, tr := newTestBot(t, bot.Options{Store: db}, p)
+	acked := func() int { tr.mu.Lock(); defer tr.mu.Unlock(); return len(tr.acked) }
+	tr.deliver("m:1", 1, "alice", "x")
+	<-entered
+	tr.deliver("m:1", 1, "alice", "x") // redelivered while the first is handled
+	tr.deliver("m:2", 2, "alice", "y") // a later event goes through
+	<-entered
+	if n := acked(); n != 0 {
+		t.Fatalf("%d acknowledgements before the first delivery was committed", n)
+	}
+	close(release)
+	waitUntil(t, func() bool { return acked() == 2 })
+	tr.deliver("m:1", 1, "alice", "x") // redelivered after the commit
+	waitUntil(t, func() bool { return acked() == 3 })
+	if handled.Load() != 2 {
+		t.Fatalf("handled %d times, want 2 (m:1 once, m:2 once)", handled.Load())
+	}
+	_ = b
 }

@@ -1,7 +1,6 @@
 package lua
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -62,9 +61,9 @@ func (rt *runtime) build(prog *program, gen uint64) (*state, error) {
 	g := &guard{maxString: rt.opts.MaxString}
 	st := &state{gen: gen, g: g, loading: true}
 	L := newSandbox(g, rt.luaPrint)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := newStopCtx()
 	L.SetContext(ctx)
-	st.L, st.cancel = L, cancel
+	st.L, st.cancel = L, ctx.stop
 	st.ctx = newCtxObject(rt, L)
 	st.next = L.NewFunction(func(L *glua.LState) int {
 		rt.passed = true

@@ -36,10 +36,11 @@ func BenchmarkLuaCalls(b *testing.B) {
 	evs := w1.Events()
 	b.ReportAllocs()
 	b.ResetTimer()
+	c := new(bot.Context)
 	rt.do(func() {
 		for i := 0; i < b.N; i++ {
 			ev := evs[i%len(evs)]
-			c := &bot.Context{Event: ev}
+			*c = bot.Context{Event: ev}
 			pass, err := rt.runMiddleware(c)
 			if err != nil {
 				b.Fatal(err)

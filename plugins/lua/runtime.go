@@ -78,7 +78,7 @@ type runtime struct {
 type state struct {
 	gen     uint64
 	L       *glua.LState
-	cancel  context.CancelFunc
+	cancel  func()
 	g       *guard
 	regs    []*reg
 	uses    []*glua.LFunction
@@ -127,7 +127,7 @@ var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}
 // bot no longer wait: see Script.Execute.)
 const (
 	workerSpin = 30
-	actorSpin  = 20
+	actorSpin  = 0
 )
 
 var errStopped = errors.New("lua: script stopped")

@@ -1,9 +1,12 @@
 package lua
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/pm"
@@ -442,3 +445,39 @@ func (g *guard) tableConcat(L *glua.LState) int {
 	L.Push(glua.LString(b.String()))
 	return 1
 }
+
+// stopCtx is the long-lived context of a state. gopher-lua checks
+// Done before every VM instruction, so Done must be as cheap as a field
+// read: a context.WithCancel context loads an atomic and asserts a type
+// on every call, which costs a tenth of a script's time in a tight loop.
+type stopCtx struct {
+	done    chan struct{}
+	stopped atomic.Bool
+}
+
+func newStopCtx() *stopCtx { return &stopCtx{done: make(chan struct{})} }
+
+// stop cancels the context; later calls do nothing.
+func (c *stopCtx) stop() {
+	if c.stopped.CompareAndSwap(false, true) {
+		close(c.done)
+	}
+}
+
+// Deadline implements context.Context: a state has no deadline, the
+// watchdog stops it.
+func (c *stopCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+// Done implements context.Context.
+func (c *stopCtx) Done() <-chan struct{} { return c.done }
+
+// Err implements context.Context.
+func (c *stopCtx) Err() error {
+	if c.stopped.Load() {
+		return context.Canceled
+	}
+	return nil
+}
+
+// Value implements context.Context.
+func (c *stopCtx) Value(any) any { return nil }

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -86,20 +87,35 @@ func Options(tr bot.Transport) bot.Options {
 	if s := os.Getenv("W1_WORKERS"); s != "" {
 		o.Workers, _ = strconv.Atoi(s)
 	}
+	if s := os.Getenv("W1_QUEUE"); s != "" {
+		o.MaxQueued, _ = strconv.Atoi(s)
+	}
 	return o
 }
 
+// cpuTime returns the CPU time the process has used so far, user and
+// system, on all threads.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // Bench routes the stream b.N times through bots made by setup, checks the
-// checksum and the exact counts, and reports msgs/s, ns/msg, allocs/msg
-// and B/msg over the streaming only (building and stopping the bots is not
-// timed).
+// checksum and the exact counts, and reports over the streaming only
+// (building and stopping the bots is not timed): msgs/s, ns/msg,
+// cpu-ns/msg (the CPU time of the whole process on every core, which
+// shows the cost of a message even when the cores are shared), allocs/msg
+// and B/msg.
 func Bench(b *testing.B, setup func(tr *NullTransport) (Run, error)) {
 	if sum := New().Sum(N); sum != Checksum {
 		b.Fatalf("stream checksum %08x, want %08x", sum, Checksum)
 	}
 	evs := Events()
 	b.ReportAllocs()
-	var elapsed time.Duration
+	var elapsed, cpu time.Duration
 	var mallocs, allocBytes uint64
 	var ms runtime.MemStats
 	for i := 0; i < b.N; i++ {
@@ -112,6 +128,7 @@ func Bench(b *testing.B, setup func(tr *NullTransport) (Run, error)) {
 		runtime.ReadMemStats(&ms)
 		mallocs0, bytes0 := ms.Mallocs, ms.TotalAlloc
 		b.StartTimer()
+		cpu0 := cpuTime()
 		start := time.Now()
 		for _, ev := range evs {
 			tr.in <- bot.Delivery{Event: ev, Token: ev}
@@ -121,6 +138,7 @@ func Bench(b *testing.B, setup func(tr *NullTransport) (Run, error)) {
 			time.Sleep(50 * time.Microsecond)
 		}
 		elapsed += time.Since(start)
+		cpu += cpuTime() - cpu0
 		b.StopTimer()
 		runtime.ReadMemStats(&ms)
 		mallocs += ms.Mallocs - mallocs0
@@ -138,6 +156,7 @@ func Bench(b *testing.B, setup func(tr *NullTransport) (Run, error)) {
 	msgs := float64(b.N) * N
 	b.ReportMetric(msgs/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(elapsed.Nanoseconds())/msgs, "ns/msg")
+	b.ReportMetric(float64(cpu.Nanoseconds())/msgs, "cpu-ns/msg")
 	b.ReportMetric(float64(mallocs)/msgs, "allocs/msg")
 	b.ReportMetric(float64(allocBytes)/msgs, "B/msg")
 	b.Logf("W1 checksum %08x; spam %d, ping %d, pong %d, catch-all %d per run", uint32(Checksum), WantSpam, WantPing, WantPong, WantCatchAll)
