@@ -129,6 +129,10 @@ type Bot struct {
 	disp                 *dispatcher
 	gov                  *governor
 	ledger               Ledger
+	// waiting holds the tokens of duplicates that came while the first
+	// delivery of their id was being handled, acknowledged with it.
+	waitingMu sync.Mutex
+	waiting   map[string][]any
 	switches             *Switchboard
 	traces               *TraceRing
 	metrics              *Metrics
@@ -619,10 +623,16 @@ func (b *Bot) intakeDeliveries(batch []Delivery, ids []string, claims []Claim) b
 				}
 				continue
 			case InFlight:
-				// Not acknowledged: if the delivery being handled is
-				// lost, the server delivers this one again.
+				// Acknowledged once the delivery being handled is
+				// committed, not before: if that one is lost, the server
+				// delivers this one again.
 				b.metrics.duplicate()
-				b.log.Debug("duplicate of an event being handled dropped", "id", ev.ID)
+				b.waitingMu.Lock()
+				if b.waiting == nil {
+					b.waiting = map[string][]any{}
+				}
+				b.waiting[ev.ID] = append(b.waiting[ev.ID], d.Token)
+				b.waitingMu.Unlock()
 				continue
 			}
 		}
@@ -840,6 +850,7 @@ func (b *Bot) commitLoop() {
 			}
 			ops = append(ops, c.ops...)
 		}
+		tokens = b.takeWaiting(ids, tokens)
 		if err := b.ledger.Commit(ids, ops); err != nil {
 			// Not acknowledged: the server delivers the events again and
 			// they are handled again; their ops are made again then.
@@ -865,6 +876,22 @@ func (b *Bot) commitLoop() {
 		clear(tokens)
 		clear(ops)
 	}
+}
+
+// takeWaiting appends to tokens those of the duplicates waiting for ids.
+func (b *Bot) takeWaiting(ids []string, tokens []any) []any {
+	b.waitingMu.Lock()
+	defer b.waitingMu.Unlock()
+	if len(b.waiting) == 0 {
+		return tokens
+	}
+	for _, id := range ids {
+		if ts, ok := b.waiting[id]; ok {
+			tokens = append(tokens, ts...)
+			delete(b.waiting, id)
+		}
+	}
+	return tokens
 }
 
 // Send queues an action outside of event handling (schedules, the admin

@@ -43,9 +43,8 @@ const (
 	// Fresh: the id is new, and now claimed for this delivery.
 	Fresh Claim = iota
 	// InFlight: another delivery of the id is being handled. The
-	// duplicate is dropped without an acknowledgement: the server
-	// delivers it again if the first one is lost, and it is
-	// acknowledged then.
+	// duplicate is dropped and acknowledged when that one is committed,
+	// not before: if it is lost, the server delivers the duplicate again.
 	InFlight
 	// Committed: the id was handled and committed. The duplicate is
 	// acknowledged and dropped.

@@ -499,9 +499,10 @@ func TestDuplicateOfAnEventInFlightIsHandledOnce(t *testing.T) {
 		t.Fatalf("%d acknowledgements before the first delivery was committed", n)
 	}
 	close(release)
-	waitUntil(t, func() bool { return acked() == 2 })
-	tr.deliver("m:1", 1, "alice", "x") // redelivered after the commit
+	// m:1, its duplicate (with it) and m:2.
 	waitUntil(t, func() bool { return acked() == 3 })
+	tr.deliver("m:1", 1, "alice", "x") // redelivered after the commit
+	waitUntil(t, func() bool { return acked() == 4 })
 	if handled.Load() != 2 {
 		t.Fatalf("handled %d times, want 2 (m:1 once, m:2 once)", handled.Load())
 	}
