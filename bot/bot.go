@@ -126,13 +126,13 @@ type Bot struct {
 	rt    atomic.Pointer[router]
 	chain []layer // the middleware and gates of every plugin, built at Start
 
-	disp                 *dispatcher
-	gov                  *governor
-	ledger               Ledger
+	disp   *dispatcher
+	gov    *governor
+	ledger Ledger
 	// waiting holds the tokens of duplicates that came while the first
 	// delivery of their id was being handled, acknowledged with it.
-	waitingMu sync.Mutex
-	waiting   map[string][]any
+	waitingMu            sync.Mutex
+	waiting              map[string][]any
 	switches             *Switchboard
 	traces               *TraceRing
 	metrics              *Metrics
