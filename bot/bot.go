@@ -701,7 +701,7 @@ type workSlot struct{ batch *[]completion }
 // event is handed to an executor it stops there and reports how many tasks
 // it took; the chat is then parked until the executor is done with that
 // event (finishMigrated).
-func (b *Bot) handleTasks(worker int, resumed *Context, tasks []task) (taken int, parked bool) {
+func (b *Bot) handleTasks(worker int, q *chatQueue, resumed *Context, tasks []task) (taken int, parked bool) {
 	sl := &b.slots[worker]
 	sl.batch = b.batches.Get().(*[]completion)
 	if resumed != nil {
@@ -709,6 +709,7 @@ func (b *Bot) handleTasks(worker int, resumed *Context, tasks []task) (taken int
 	}
 	for i := range tasks {
 		c := b.startEvent(tasks[i])
+		c.chatQ = q
 		c.pending = sl
 		err := b.chainFrom(c, 0)
 		if errors.Is(err, errMigrated) {
@@ -783,7 +784,7 @@ func (b *Bot) finishEvent(c *Context) completion {
 	tr.finish(time.Since(tr.t0))
 	tr.t.Matched = c.matched
 	tr.t.Outbox = len(c.outbox)
-	b.traces.put(tr)
+	c.tr = b.traces.swap(tr)
 	t := c.task
 	done := completion{id: t.ev.ID, token: t.token, done: t.done}
 	if len(c.outbox) > 0 {
@@ -796,7 +797,7 @@ func (b *Bot) finishEvent(c *Context) completion {
 	}
 	c.release()
 	c.Event, c.parent, c.derived, c.cancel, c.log, c.plugin, c.task = nil, nil, nil, nil, nil, nil, task{}
-	c.rt, c.exec, c.cmd, c.match, c.pending = nil, nil, nil, nil, nil
+	c.rt, c.exec, c.cmd, c.match, c.pending, c.chatQ = nil, nil, nil, nil, nil, nil
 	b.contexts.Put(c)
 	return done
 }

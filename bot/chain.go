@@ -101,7 +101,7 @@ func (b *Bot) chainFrom(c *Context, i int) error {
 		if l.flat && canMigrate(c, l.p) && b.migrateGate(c, l.p, i) {
 			return errMigrated
 		}
-		if !b.runGate(c, l) {
+		if !b.runGate(c, l, -1) {
 			return nil
 		}
 	}
@@ -112,13 +112,13 @@ func (b *Bot) chainFrom(c *Context, i int) error {
 // migrateGate hands the event to p's executor at gate i.
 func (b *Bot) migrateGate(c *Context, p *pluginState, i int) bool {
 	c.hop = hop{p: p, gate: i}
-	return b.migrate(c, p)
+	return b.migrate(c, p, "middleware")
 }
 
 // resumeGate continues an event handed to an executor at gate i.
 func (b *Bot) resumeGate(c *Context, i int) {
 	l := &b.chain[i]
-	if b.runGate(c, l) {
+	if b.runGate(c, l, c.hop.step) {
 		if err := b.chainFrom(c, i+1); errors.Is(err, errMigrated) {
 			return
 		}
@@ -126,12 +126,15 @@ func (b *Bot) resumeGate(c *Context, i int) {
 	b.finishMigrated(c)
 }
 
-// runGate runs a gate as its plugin and traces its decision.
-func (b *Bot) runGate(c *Context, l *layer) bool {
+// runGate runs a gate as its plugin and traces its decision in step (or
+// in a step it begins, if step < 0).
+func (b *Bot) runGate(c *Context, l *layer, step int) bool {
 	p := l.p
 	saved := c.plugin
 	c.plugin = p
-	step := c.tr.begin(p, "middleware")
+	if step < 0 {
+		step = c.tr.begin(p, "middleware")
+	}
 	var pass bool
 	err := protect(func(c *Context) error {
 		var err error
@@ -201,6 +204,7 @@ func canMigrate(c *Context, p *pluginState) bool {
 // in the chain), or at a routed handler h, then routing from next.
 type hop struct {
 	p    *pluginState
+	step int // the trace step begun at the hand-over
 	gate int
 	h    Handler // nil for a gate
 	what string
@@ -209,11 +213,19 @@ type hop struct {
 
 // migrate hands the rest of c's event, from c.hop, to p's executor
 // (canMigrate must hold). It reports whether the executor took it.
-func (b *Bot) migrate(c *Context, p *pluginState) bool {
+func (b *Bot) migrate(c *Context, p *pluginState, label string) bool {
 	// Once handed over, c may finish at any moment: what the worker
 	// handled before it must be committed first.
 	b.flushPending(c)
-	return p.exec.Execute(c.resumeFn)
+	// The step begins at the hand-over, so its duration includes the
+	// wait for the executor, and the executor has one clock reading less
+	// to make.
+	c.hop.step = c.tr.begin(p, label)
+	if p.exec.Execute(c.resumeFn) {
+		return true
+	}
+	c.tr.drop(c.hop.step)
+	return false
 }
 
 // resume runs the rest of a handed-over event on the executor.
@@ -232,7 +244,7 @@ func (c *Context) resume() {
 		b.resumeGate(c, h.gate)
 		return
 	}
-	b.invoke(c, h.p, h.what, h.h)
+	b.invoke(c, h.p, h.what, h.h, h.step)
 	b.resumeRoute(c, h.next)
 }
 
@@ -361,14 +373,14 @@ func (b *Bot) invokeAt(c *Context, p *pluginState, what string, h Handler, next 
 	if canMigrate(c, p) && b.migrateHandler(c, p, what, h, next) {
 		return errMigrated
 	}
-	b.invoke(c, p, what, h)
+	b.invoke(c, p, what, h, -1)
 	return nil
 }
 
 // migrateHandler hands the event to p's executor at a routed handler.
 func (b *Bot) migrateHandler(c *Context, p *pluginState, what string, h Handler, next routePos) bool {
 	c.hop = hop{p: p, h: h, what: what, next: next}
-	return b.migrate(c, p)
+	return b.migrate(c, p, what)
 }
 
 // resumeRoute continues routing an event on an executor.
@@ -415,11 +427,13 @@ func (b *Bot) runCommand(c *Context, cmd *command, rest string, next routePos) e
 }
 
 // invoke runs one handler as its plugin, recovering panics and recording
-// the outcome.
-func (b *Bot) invoke(c *Context, p *pluginState, what string, h Handler) {
+// the outcome in step (or in a step it begins, if step < 0).
+func (b *Bot) invoke(c *Context, p *pluginState, what string, h Handler, step int) {
 	saved := c.plugin
 	c.plugin = p
-	step := c.tr.begin(p, what)
+	if step < 0 {
+		step = c.tr.begin(p, what)
+	}
 	err := protect(h, c, p.id, what)
 	c.plugin = saved
 	switch {

@@ -41,7 +41,8 @@ type Context struct {
 	exec    Executor // the executor the event runs on; nil on a worker
 	depth   int      // middleware frames on the stack
 	task    task
-	pending *workSlot // the worker's batch handled before this event
+	chatQ   *chatQueue // the chat's queue in the dispatcher
+	pending *workSlot  // the worker's batch handled before this event
 	// resumeFn is c.resume, bound once per pooled Context: handing an
 	// event to an executor allocates nothing.
 	resumeFn func()

@@ -96,7 +96,7 @@ type task struct {
 // event an executor has finished, if not nil), then tasks, in order. When
 // it hands one of tasks to an executor it stops there and reports how
 // many it took, parked.
-type handleFunc func(worker int, resumed *Context, tasks []task) (taken int, parked bool)
+type handleFunc func(worker int, q *chatQueue, resumed *Context, tasks []task) (taken int, parked bool)
 
 func newDispatcher(workers int, max int, handle handleFunc) *dispatcher {
 	d := &dispatcher{
@@ -222,7 +222,7 @@ func (d *dispatcher) work(worker int) {
 			batch = batch[:d.quantum]
 		}
 
-		taken, parked := d.handle(worker, resumed, batch)
+		taken, parked := d.handle(worker, q, resumed, batch)
 		clear(all[:taken])
 		n := int64(taken)
 		if resumed != nil {
@@ -256,11 +256,8 @@ func (d *dispatcher) work(worker int) {
 // worker commits it and goes on with the chat's next events. The event
 // stays counted until then.
 func (d *dispatcher) resume(c *Context) {
-	key := c.Event.Chat.Key()
-	sh := d.shard(key)
-	sh.mu.Lock()
-	q := sh.get(key)
-	sh.mu.Unlock()
+	// A parked chat stays in its shard: c.chatQ is still its queue.
+	q := c.chatQ
 	q.mu.Lock()
 	q.resumed = c
 	q.mu.Unlock()

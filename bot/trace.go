@@ -106,6 +106,13 @@ func (e *traceEntry) begin(p *pluginState, handler string) int {
 	return len(e.t.Steps) - 1
 }
 
+// drop removes step i, the last one, begun for a hand-over that did not
+// happen.
+func (e *traceEntry) drop(i int) {
+	e.t.Steps = e.t.Steps[:i]
+	e.plugins = e.plugins[:i]
+}
+
 // end records the outcome of step i.
 func (e *traceEntry) end(i int, o Outcome, err error) {
 	s := &e.t.Steps[i]
@@ -151,10 +158,8 @@ type TraceRing struct {
 }
 
 type traceSlot struct {
-	mu     sync.Mutex
-	t      Trace
-	chat   Chat
-	sender User
+	mu sync.Mutex
+	e  *traceEntry // nil until the ring wraps to it
 }
 
 // NewTraceRing returns a ring for the last n traces.
@@ -165,17 +170,20 @@ func NewTraceRing(n int) *TraceRing {
 	return &TraceRing{slots: make([]traceSlot, n)}
 }
 
-// put copies e into the ring, reusing the slot's memory.
-func (r *TraceRing) put(e *traceEntry) {
+// swap puts e, a finished trace, in the ring and returns the entry it
+// replaces (or a new one) for the next event: no trace is copied.
+func (r *TraceRing) swap(e *traceEntry) *traceEntry {
 	seq := r.seq.Add(1)
+	e.t.Seq = seq
 	s := &r.slots[seq%uint64(len(r.slots))]
 	s.mu.Lock()
-	steps := append(s.t.Steps[:0], e.t.Steps...)
-	s.t = e.t
-	s.t.Seq = seq
-	s.t.Steps = steps
-	s.chat, s.sender = e.chat, e.sender
+	old := s.e
+	s.e = e
 	s.mu.Unlock()
+	if old == nil {
+		old = &traceEntry{}
+	}
+	return old
 }
 
 // Recent returns up to n traces, newest first, optionally only those of
@@ -187,13 +195,13 @@ func (r *TraceRing) Recent(n int, chat string) []Trace {
 		seq := last - i
 		s := &r.slots[seq%uint64(len(r.slots))]
 		s.mu.Lock()
-		if s.t.Seq == seq && (chat == "" || s.chat.String() == chat) {
-			t := s.t
-			t.Chat = s.chat.String()
-			if !s.sender.IsZero() {
-				t.Sender = s.sender.String()
+		if e := s.e; e != nil && e.t.Seq == seq && (chat == "" || e.chat.String() == chat) {
+			t := e.t
+			t.Chat = e.chat.String()
+			if !e.sender.IsZero() {
+				t.Sender = e.sender.String()
 			}
-			t.Steps = append([]TraceStep(nil), s.t.Steps...)
+			t.Steps = append([]TraceStep(nil), e.t.Steps...)
 			out = append(out, t)
 		}
 		s.mu.Unlock()

@@ -127,7 +127,7 @@ var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}
 // bot no longer wait: see Script.Execute.)
 const (
 	workerSpin = 30
-	actorSpin  = 0
+	actorSpin  = 20
 )
 
 var errStopped = errors.New("lua: script stopped")
