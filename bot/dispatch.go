@@ -67,12 +67,12 @@ func (sh *chatShard) remove(k ChatKey) {
 type chatQueue struct {
 	key ChatKey
 	mu  sync.Mutex
-	// head holds events taken by a worker but not handled yet (the rest
-	// of a quantum, or what followed an event handed to an executor);
-	// they go before tasks. Only the chat's current runner touches it.
-	head    []task
+	// tasks[next:] are the chat's events not handled yet, in order. The
+	// chat's runner reads a batch of them without the lock (submit only
+	// appends past them) and moves next on after; the array is reused,
+	// so a busy chat allocates nothing.
 	tasks   []task
-	spare   []task
+	next    int
 	running bool
 	// settled counts the two sides of a hand-over to an executor: the
 	// worker done with the queue, the executor done with the event.
@@ -81,6 +81,23 @@ type chatQueue struct {
 	// resumed is the event an executor has finished, for the next
 	// worker to commit.
 	resumed *Context
+}
+
+// consume forgets the n events after next, handled; q.mu must be held
+// and no batch of tasks may be out. The handled part is dropped once it
+// is the larger part, so that the array does not grow with a chat that
+// never empties.
+func (q *chatQueue) consume(n int) {
+	clear(q.tasks[q.next : q.next+n])
+	q.next += n
+	switch {
+	case q.next == len(q.tasks):
+		q.tasks, q.next = q.tasks[:0], 0
+	case q.next >= 64 && 2*q.next >= len(q.tasks):
+		left := copy(q.tasks, q.tasks[q.next:])
+		clear(q.tasks[left:])
+		q.tasks, q.next = q.tasks[:left], 0
+	}
 }
 
 // task is one event on its way through the bot.
@@ -209,21 +226,13 @@ func (d *dispatcher) work(worker int) {
 		q.mu.Lock()
 		resumed := q.resumed
 		q.resumed = nil
-		all := q.head
-		if len(all) == 0 {
-			all = q.tasks
-			q.tasks = q.spare[:0]
-			q.spare = nil
-		}
-		q.head = nil
+		batch := q.tasks[q.next:]
 		q.mu.Unlock()
-		batch := all
 		if len(batch) > d.quantum {
 			batch = batch[:d.quantum]
 		}
 
 		taken, parked := d.handle(worker, q, resumed, batch)
-		clear(all[:taken])
 		n := int64(taken)
 		if resumed != nil {
 			n++
@@ -235,11 +244,7 @@ func (d *dispatcher) work(worker int) {
 			n--
 		}
 		q.mu.Lock()
-		if taken < len(all) {
-			q.head = all[taken:]
-		} else if q.spare == nil {
-			q.spare = all[:0]
-		}
+		q.consume(taken)
 		q.mu.Unlock()
 		if parked {
 			if n > 0 {
@@ -280,7 +285,7 @@ func (d *dispatcher) done(q *chatQueue, n int64) {
 	sh := d.shard(q.key)
 	sh.mu.Lock()
 	q.mu.Lock()
-	more := len(q.tasks) > 0 || len(q.head) > 0
+	more := q.next < len(q.tasks)
 	if !more {
 		q.running = false
 		sh.remove(q.key)
