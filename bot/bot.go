@@ -397,6 +397,7 @@ func (b *Bot) Start(ctx context.Context) error {
 	}
 	b.slots = make([]workSlot, b.opts.Workers)
 	b.disp = newDispatcher(b.opts.Workers, b.opts.MaxQueued, b.handleTasks)
+	b.disp.watch(b.life)
 	b.metrics.watchDispatch(b.disp)
 	b.gov = newGovernor(b.opts.Send, b.transport, b.ledger, b.clock, b.log.With("part", "governor"), b.metrics)
 	pending, err := b.ledger.Pending()

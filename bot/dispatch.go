@@ -27,6 +27,7 @@ type dispatcher struct {
 	queues sync.Pool // idle *chatQueue, with their slices
 
 	queued  atomic.Int64
+	watched context.Context // see watch
 	spaceMu sync.Mutex
 	space   *sync.Cond
 
@@ -191,12 +192,10 @@ func (d *dispatcher) submit(ctx context.Context, t task) error {
 }
 
 func (d *dispatcher) waitSpace(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() {
-		d.spaceMu.Lock()
-		d.space.Broadcast()
-		d.spaceMu.Unlock()
-	})
-	defer stop()
+	if ctx != d.watched {
+		stop := context.AfterFunc(ctx, d.wakeWaiters)
+		defer stop()
+	}
 	d.spaceMu.Lock()
 	defer d.spaceMu.Unlock()
 	for d.queued.Load() > d.max {
@@ -206,6 +205,20 @@ func (d *dispatcher) waitSpace(ctx context.Context) error {
 		d.space.Wait()
 	}
 	return nil
+}
+
+// watch makes the end of ctx wake submitters waiting for room. Intake
+// submits with the bot's life, watched once, so that waiting for room
+// costs no registration each time.
+func (d *dispatcher) watch(ctx context.Context) {
+	d.watched = ctx
+	context.AfterFunc(ctx, d.wakeWaiters)
+}
+
+func (d *dispatcher) wakeWaiters() {
+	d.spaceMu.Lock()
+	d.space.Broadcast()
+	d.spaceMu.Unlock()
 }
 
 // release forgets n handled events and wakes waiters when the queue drops
