@@ -115,6 +115,7 @@ type Bot struct {
 	self      User
 	admins    map[string]bool
 	realClock bool
+	wall      wallClock
 
 	mu      sync.Mutex
 	plugins []*pluginState
@@ -748,6 +749,22 @@ func (b *Bot) flushPending(c *Context) {
 	}
 }
 
+// wallClock reads the time from the monotonic clock, which costs half as
+// much as time.Now here, and reads the wall clock again once a second:
+// a step of the system clock shows within a second.
+type wallClock struct{ base atomic.Pointer[time.Time] }
+
+func (w *wallClock) now() time.Time {
+	if base := w.base.Load(); base != nil {
+		if d := time.Since(*base); d < time.Second {
+			return base.Add(d)
+		}
+	}
+	t := time.Now()
+	w.base.Store(&t)
+	return t
+}
+
 // startEvent takes a Context for t's event from the pool and starts its
 // trace.
 func (b *Bot) startEvent(t task) *Context {
@@ -755,7 +772,7 @@ func (b *Bot) startEvent(t task) *Context {
 	tr := c.tr
 	c.reset(b, b.life, t.ev)
 	c.task = t
-	now := time.Now()
+	now := b.wall.now()
 	if b.realClock {
 		c.start = now
 	} else {
