@@ -99,9 +99,14 @@ type traceEntry struct {
 
 // begin opens a step at the current time and returns its index. The
 // step's duration runs until the next step begins or the event ends,
-// which costs one clock reading per step.
+// which costs one clock reading per step. The first step begins when the
+// event started, a moment before, and costs none.
 func (e *traceEntry) begin(p *pluginState, handler string) int {
-	e.t.Steps = append(e.t.Steps, TraceStep{Plugin: p.id, Handler: handler, Duration: time.Since(e.t0)})
+	var at time.Duration
+	if len(e.t.Steps) > 0 {
+		at = time.Since(e.t0)
+	}
+	e.t.Steps = append(e.t.Steps, TraceStep{Plugin: p.id, Handler: handler, Duration: at})
 	e.plugins = append(e.plugins, p)
 	return len(e.t.Steps) - 1
 }
