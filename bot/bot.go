@@ -117,6 +117,11 @@ type Bot struct {
 	realClock bool
 	wall      wallClock
 
+	// waiting holds the tokens of duplicates that came while the first
+	// delivery of their id was being handled, acknowledged with it.
+	waitingMu sync.Mutex
+	waiting   map[string][]any
+
 	mu      sync.Mutex
 	plugins []*pluginState
 	byID    map[string]*pluginState
@@ -127,13 +132,9 @@ type Bot struct {
 	rt    atomic.Pointer[router]
 	chain []layer // the middleware and gates of every plugin, built at Start
 
-	disp   *dispatcher
-	gov    *governor
-	ledger Ledger
-	// waiting holds the tokens of duplicates that came while the first
-	// delivery of their id was being handled, acknowledged with it.
-	waitingMu            sync.Mutex
-	waiting              map[string][]any
+	disp                 *dispatcher
+	gov                  *governor
+	ledger               Ledger
 	switches             *Switchboard
 	traces               *TraceRing
 	metrics              *Metrics
@@ -575,7 +576,7 @@ func (b *Bot) intakeLoop() {
 }
 
 // intakeDeliveries claims and submits a batch of deliveries; it reports
-// false when intake must end.
+// false when intake must end. claims has room for the batch.
 func (b *Bot) intakeDeliveries(batch []Delivery, ids []string, claims []Claim) bool {
 	if b.stopped.Load() {
 		return false
@@ -603,54 +604,60 @@ func (b *Bot) intakeDeliveries(batch []Delivery, ids []string, claims []Claim) b
 			ids = append(ids, ev.ID)
 		}
 	}
-	claimed := true
-	if len(ids) > 0 {
-		if err := b.ledger.Claim(ids, claims[:len(ids)]); err != nil {
+	// claims[k] is the claim of ids[k]; an event that is not claimed
+	// (no id, or the lookup failed) counts as Fresh but holds no claim.
+	claims = claims[:len(ids)]
+	held := len(ids) > 0
+	if held {
+		if err := b.ledger.Claim(ids, claims); err != nil {
 			b.log.Error("de-duplication lookup failed; handling the events anyway", "events", len(ids), "err", err)
-			clear(claims[:len(ids)])
-			claimed = false
+			clear(claims)
+			held = false
 		}
 	}
 	k := 0
-	for i, d := range batch {
-		ev := d.Event
+	for _, d := range batch {
+		claim := Fresh
 		if claimable(d) {
-			claim := claims[k]
+			claim = claims[k]
 			k++
-			switch claim {
-			case Committed:
-				b.metrics.duplicate()
-				if err := b.transport.Ack(b.life, []any{d.Token}); err != nil {
-					b.log.Debug("ack of a duplicate failed", "id", ev.ID, "err", err)
-				}
-				continue
-			case InFlight:
-				// Acknowledged once the delivery being handled is
-				// committed, not before: if that one is lost, the server
-				// delivers this one again.
-				b.metrics.duplicate()
-				b.waitingMu.Lock()
-				if b.waiting == nil {
-					b.waiting = map[string][]any{}
-				}
-				b.waiting[ev.ID] = append(b.waiting[ev.ID], d.Token)
-				b.waitingMu.Unlock()
-				continue
-			}
 		}
-		if err := b.disp.submit(b.life, task{ev: ev, token: d.Token}); err != nil {
-			// Stopping: nothing of this batch from here on will be
-			// handled, so a redelivery must be.
-			if claimed {
-				var left []string
-				for _, d := range batch[i:] {
-					if claimable(d) {
-						left = append(left, d.Event.ID)
-					}
-				}
-				b.ledger.Release(left)
+		switch claim {
+		case Committed:
+			b.metrics.duplicate()
+			if err := b.transport.Ack(b.life, []any{d.Token}); err != nil {
+				b.log.Debug("ack of a duplicate failed", "id", d.Event.ID, "err", err)
 			}
-			return false
+		case InFlight:
+			// Acknowledged once the delivery being handled is committed,
+			// not before: if that one is lost, the server delivers this
+			// one again.
+			b.metrics.duplicate()
+			b.waitingMu.Lock()
+			if b.waiting == nil {
+				b.waiting = map[string][]any{}
+			}
+			b.waiting[d.Event.ID] = append(b.waiting[d.Event.ID], d.Token)
+			b.waitingMu.Unlock()
+		default:
+			if err := b.disp.submit(b.life, task{ev: d.Event, token: d.Token}); err != nil {
+				// Stopping: the fresh claims from here on will not be
+				// committed, so a redelivery must be handled.
+				if held {
+					from := k
+					if claimable(d) {
+						from-- // this one's
+					}
+					var left []string
+					for n := from; n < len(ids); n++ {
+						if claims[n] == Fresh {
+							left = append(left, ids[n])
+						}
+					}
+					b.ledger.Release(left)
+				}
+				return false
+			}
 		}
 	}
 	return true

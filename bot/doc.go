@@ -36,11 +36,13 @@
 //
 // # Delivery
 //
-// An event is acknowledged to the server only after all its handlers ran
-// and its id and the actions it queued (sends, member removals, blacklist
-// changes) were committed together to the ledger (bbolt, in batches); a
-// redelivered id is acknowledged without being handled again, across
-// restarts too. The actions then go to the governor: a token bucket (50 a
+// An event's id is claimed in the ledger as it comes in (a batch of
+// deliveries at a time). The event is acknowledged to the server only
+// after all its handlers ran and its id and the actions it queued (sends,
+// member removals, blacklist changes) were committed together to the
+// ledger (bbolt, in batches). A redelivered id is acknowledged without
+// being handled again, across restarts too; a copy that arrives while the
+// first is still being handled is dropped and acknowledged with it. The actions then go to the governor: a token bucket (50 a
 // minute by default, under JMessage's ~60), lanes (moderation, replies,
 // announcements, in that order), retries with backoff for temporary
 // errors, and the outbox kept in the store until each action is carried
