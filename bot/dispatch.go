@@ -81,7 +81,7 @@ type chatQueue struct {
 	settled atomic.Int32
 	// resumed is the event an executor has finished, for the next
 	// worker to commit.
-	resumed *Context
+	resumed atomic.Pointer[Context]
 }
 
 // consume forgets the n events after next, handled; q.mu must be held
@@ -236,9 +236,8 @@ func (d *dispatcher) release(n int64) {
 func (d *dispatcher) work(worker int) {
 	defer d.wg.Done()
 	for q := range d.ready {
+		resumed := q.resumed.Swap(nil)
 		q.mu.Lock()
-		resumed := q.resumed
-		q.resumed = nil
 		batch := q.tasks[q.next:]
 		q.mu.Unlock()
 		if len(batch) > d.quantum {
@@ -276,9 +275,7 @@ func (d *dispatcher) work(worker int) {
 func (d *dispatcher) resume(c *Context) {
 	// A parked chat stays in its shard: c.chatQ is still its queue.
 	q := c.chatQ
-	q.mu.Lock()
-	q.resumed = c
-	q.mu.Unlock()
+	q.resumed.Store(c)
 	d.settle(q)
 }
 

@@ -38,11 +38,14 @@ type runtime struct {
 	execQ     []func()
 	execSpare []func()
 	execWake  chan struct{} // one token: execQ became non-empty
-	quit      chan struct{}
-	dead      chan struct{}
-	stopOnce  sync.Once
-	inflight  atomic.Int64
-	stopping  atomic.Bool
+	// execClosed refuses hand-overs once stop began; the actor runs
+	// those already queued before it ends.
+	execClosed bool
+	quit       chan struct{}
+	dead       chan struct{}
+	stopOnce   sync.Once
+	inflight   atomic.Int64 // synchronous calls (send) in flight
+	stopping   atomic.Bool
 
 	// Owned by the actor goroutine.
 	prog     *program
@@ -174,20 +177,31 @@ func (rt *runtime) loop() {
 		case <-rt.execWake:
 			rt.runExecuted()
 		case <-rt.quit:
+			// No hand-over is taken after stop closed the queue: run
+			// what is left of it, then end.
+			for rt.execPending() {
+				rt.runExecuted()
+			}
 			return
 		}
 	}
 }
 
+// execPending reports whether hand-overs wait in the queue.
+func (rt *runtime) execPending() bool {
+	rt.execMu.Lock()
+	defer rt.execMu.Unlock()
+	return len(rt.execQ) > 0
+}
+
 // execute queues fn (the rest of an event the bot hands over) for the
 // actor. It reports false once the script is stopping.
 func (rt *runtime) execute(fn func()) bool {
-	rt.inflight.Add(1)
-	if rt.stopping.Load() {
-		rt.inflight.Add(-1)
+	rt.execMu.Lock()
+	if rt.execClosed {
+		rt.execMu.Unlock()
 		return false
 	}
-	rt.execMu.Lock()
 	rt.execQ = append(rt.execQ, fn)
 	first := len(rt.execQ) == 1
 	rt.execMu.Unlock()
@@ -210,7 +224,6 @@ func (rt *runtime) runExecuted() {
 	for i, fn := range q {
 		q[i] = nil
 		rt.runOne(fn)
-		rt.inflight.Add(-1)
 	}
 	rt.execMu.Lock()
 	if rt.execSpare == nil {
@@ -245,6 +258,9 @@ func (rt *runtime) serve(cl *call) {
 func (rt *runtime) stop() {
 	rt.stopOnce.Do(func() {
 		rt.stopping.Store(true)
+		rt.execMu.Lock()
+		rt.execClosed = true
+		rt.execMu.Unlock()
 		for rt.inflight.Load() > 0 {
 			time.Sleep(100 * time.Microsecond)
 		}
