@@ -80,8 +80,9 @@ type Run struct {
 }
 
 // Options are the bot options the bench uses over tr: no rate limit, a
-// send queue for every pong, and W1_WORKERS workers when that variable is
-// set.
+// send queue for every pong, and otherwise the defaults, except that the
+// variables W1_WORKERS and W1_QUEUE, when set, give Workers and MaxQueued
+// (to study their effect).
 func Options(tr bot.Transport) bot.Options {
 	o := bot.Options{Transport: tr, Send: bot.SendOptions{RatePerMinute: -1, MaxQueue: N}}
 	if s := os.Getenv("W1_WORKERS"); s != "" {
