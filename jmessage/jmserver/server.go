@@ -176,6 +176,8 @@ type Server struct {
 	serving  atomic.Int64 // requests being served (see flush)
 	stop     chan struct{}
 	wg       sync.WaitGroup
+	wgMu     sync.Mutex // orders spawn against Close's Wait
+	waiting  bool       // Close is waiting on wg
 	httpMu   sync.Mutex
 	httpSrvs []*http.Server
 
@@ -376,8 +378,30 @@ func (s *Server) Close() error {
 	}
 	close(s.stop)
 	err := s.sio.Close()
+	s.wgMu.Lock()
+	s.waiting = true
+	s.wgMu.Unlock()
 	s.wg.Wait()
 	return err
+}
+
+// spawn runs f on a goroutine that Close waits for. Sessions still close
+// while Close waits (go-socket.io reports disconnects from goroutines of
+// its own); from then on f runs on a goroutine Close does not wait for, as
+// a WaitGroup may not grow while it is waited on.
+func (s *Server) spawn(f func()) {
+	s.wgMu.Lock()
+	if s.waiting {
+		s.wgMu.Unlock()
+		go f()
+		return
+	}
+	s.wg.Add(1)
+	s.wgMu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
 }
 
 // closeFlush bounds how long Close lets requests being served finish and

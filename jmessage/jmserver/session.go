@@ -57,8 +57,7 @@ func (s *Server) onConnect(c socketio.Conn) error {
 	s.accepted.Add(1)
 	s.stats.Connections.Add(1)
 	s.sessions.Store(sess.id, sess)
-	s.wg.Add(1)
-	go sess.writeLoop()
+	s.spawn(sess.writeLoop)
 	if s.closing.Load() {
 		sess.close("server closing")
 	}
@@ -121,7 +120,6 @@ func (sess *session) send(event string, payload any) bool {
 // writeLoop hands queued frames to go-socket.io one at a time. Emit blocks
 // while the connection's writer is busy; only this goroutine waits then.
 func (sess *session) writeLoop() {
-	defer sess.srv.wg.Done()
 	for {
 		select {
 		case <-sess.done:
@@ -150,12 +148,10 @@ func (sess *session) close(reason string) {
 			sess.kickTimer.Stop()
 		}
 		sess.mu.Unlock()
-		sess.srv.wg.Add(1)
-		go func() {
-			defer sess.srv.wg.Done()
+		sess.srv.spawn(func() {
 			sess.detach()
 			sess.conn.Close()
-		}()
+		})
 		sess.srv.log.Debug("session closed", "session", sess.id, "reason", reason)
 	})
 }
