@@ -76,7 +76,6 @@ type MemoryLedger struct {
 	// expired ids short.
 	idMu   sync.Mutex
 	shards [64]memShard
-	warm   int // ids found by Claim's first pass
 
 	mu   sync.Mutex
 	ops  map[uint64]*Op
@@ -121,36 +120,31 @@ func (m *MemoryLedger) Claim(ids []string, claims []Claim) error {
 	var hs [64]uint64
 	m.idMu.Lock()
 	defer m.idMu.Unlock()
-	// A first pass only looks the ids up: the lookups do not depend on
-	// each other, so the CPU overlaps their cache misses, and the second
-	// pass finds the table's lines in cache.
-	for i, id := range ids[:min(len(ids), len(hs))] {
-		s, h := m.shard(id)
-		hs[i] = h
-		if _, ok := s.ids[h]; ok {
-			m.warm++ // a use of the lookup, so that it stays
+	for start := 0; start < len(ids); start += len(hs) {
+		chunk := ids[start:min(start+len(hs), len(ids))]
+		// A first pass only looks the ids up: the lookups do not depend
+		// on each other, so the CPU overlaps their cache misses, and the
+		// second pass finds the table's lines in cache.
+		for i, id := range chunk {
+			s, h := m.shard(id)
+			hs[i] = h
+			_ = s.ids[h] // the compiler keeps map reads
 		}
-	}
-	for i, id := range ids {
-		var s *memShard
-		var h uint64
-		if i < len(hs) {
-			h = hs[i]
-			s = &m.shards[h&63]
-		} else {
-			s, h = m.shard(id)
-		}
-		if t, ok := s.ids[h]; ok && stamp-t <= ttl {
-			claims[i] = Committed
-			continue
-		}
-		claims[i] = Fresh
-		s.ids[h] = stamp
-		if s.adds++; s.adds > 1<<16 {
-			s.adds = 0
-			for k, t := range s.ids {
-				if stamp-t > ttl {
-					delete(s.ids, k)
+		for i := range chunk {
+			h := hs[i]
+			s := &m.shards[h&63]
+			if t, ok := s.ids[h]; ok && stamp-t <= ttl {
+				claims[start+i] = Committed
+				continue
+			}
+			claims[start+i] = Fresh
+			s.ids[h] = stamp
+			if s.adds++; s.adds > 1<<16 {
+				s.adds = 0
+				for k, t := range s.ids {
+					if stamp-t > ttl {
+						delete(s.ids, k)
+					}
 				}
 			}
 		}
