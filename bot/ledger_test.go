@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -32,6 +33,16 @@ func TestMemoryLedgerClaimsReleaseAndTTL(t *testing.T) {
 	fc.Advance(2 * time.Hour)
 	if got := claim(t, l, "a"); got[0] != bot.Fresh {
 		t.Fatalf("past the TTL: %v", got)
+	}
+	// A batch longer than the ledger's chunk, with repeats across chunks.
+	var ids []string
+	for i := range 150 {
+		ids = append(ids, fmt.Sprint("m:", i%100))
+	}
+	for i, c := range claim(t, l, ids...) {
+		if want := map[bool]bot.Claim{true: bot.Fresh, false: bot.Committed}[i < 100]; c != want {
+			t.Fatalf("claim %d of %s: %v, want %v", i, ids[i], c, want)
+		}
 	}
 }
 
