@@ -60,7 +60,9 @@
 // one goroutine owns each script) implements Executor. When one of its
 // gates or routed handlers comes up, the worker hands the rest of the
 // event to that goroutine and goes on with other chats instead of waiting;
-// the chat's next event starts once that one is done. A middleware (Use)
+// the chat's next event starts once that one is done. The rest of the
+// event includes the steps of plugins after it, which then run on that
+// goroutine: a slow one there holds up the executor's other chats. A middleware (Use)
 // waits for the rest of the chain, so below one the hand-over cannot
 // happen and the worker waits as before: prefer Gate when a decision is
 // all a plugin needs.
