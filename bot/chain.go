@@ -193,11 +193,14 @@ func (b *Bot) runMiddleware(c *Context, l *layer, i int) error {
 	return nil
 }
 
-// canMigrate reports whether the rest of c's event can go to p's
-// executor: p has one, the event is not on it already, and no middleware
-// frame is on the stack (a middleware waits for the rest of the chain).
+// canMigrate reports whether the rest of c's event should move to where
+// p's steps run: to p's executor, or back to the workers for a plugin
+// without one when the event is on an executor (a slow step there would
+// hold up the executor's other chats). Not when the event is there
+// already, nor with a middleware frame on the stack (a middleware waits
+// for the rest of the chain).
 func canMigrate(c *Context, p *pluginState) bool {
-	return p.exec != nil && c.depth == 0 && c.exec != p.exec
+	return c.exec != p.exec && c.depth == 0
 }
 
 // hop is where an event handed to an executor resumes: at gate (an index
@@ -221,6 +224,10 @@ func (b *Bot) migrate(c *Context, p *pluginState, label string) bool {
 	// wait for the executor, and the executor has one clock reading less
 	// to make.
 	c.hop.step = c.tr.begin(p, label)
+	if p.exec == nil {
+		b.disp.handBack(c.resumeFn)
+		return true
+	}
 	if p.exec.Execute(c.resumeFn) {
 		return true
 	}

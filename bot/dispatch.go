@@ -23,6 +23,7 @@ type dispatcher struct {
 	shards [64]chatShard
 	seed   maphash.Seed
 	ready  chan *chatQueue
+	back   chan func() // rests of events handed back by executors
 
 	queues sync.Pool // idle *chatQueue, with their slices
 
@@ -126,6 +127,7 @@ func newDispatcher(workers int, max int, handle handleFunc) *dispatcher {
 		// Every ready chat has at least one queued event, and queued
 		// exceeds max only by the submitters racing past the check.
 		ready: make(chan *chatQueue, max+1024),
+		back:  make(chan func(), max+1024),
 	}
 	d.space = sync.NewCond(&d.spaceMu)
 	for i := range d.shards {
@@ -232,10 +234,22 @@ func (d *dispatcher) release(n int64) {
 	}
 }
 
-// work takes ready chats and handles up to a quantum of events at a time.
+// work takes ready chats and handles up to a quantum of events at a time,
+// and runs the rests of events executors hand back (handBack).
 func (d *dispatcher) work(worker int) {
 	defer d.wg.Done()
-	for q := range d.ready {
+	for {
+		var q *chatQueue
+		select {
+		case fn := <-d.back:
+			fn()
+			continue
+		case next, ok := <-d.ready:
+			if !ok {
+				return
+			}
+			q = next
+		}
 		resumed := q.resumed.Swap(nil)
 		q.mu.Lock()
 		batch := q.tasks[q.next:]
@@ -315,6 +329,13 @@ func (d *dispatcher) done(q *chatQueue, n int64) {
 // at least 1.
 func (d *dispatcher) room() int {
 	return int(max(d.max-d.queued.Load(), 1))
+}
+
+// handBack queues fn, the rest of an event an executor hands to the
+// workers, for the next free one. It never blocks: every such event is
+// counted in queued, so back has room for all of them.
+func (d *dispatcher) handBack(fn func()) {
+	d.back <- fn
 }
 
 // pending returns the number of queued events.

@@ -60,9 +60,10 @@
 // one goroutine owns each script) implements Executor. When one of its
 // gates or routed handlers comes up, the worker hands the rest of the
 // event to that goroutine and goes on with other chats instead of waiting;
-// the chat's next event starts once that one is done. The rest of the
-// event includes the steps of plugins after it, which then run on that
-// goroutine: a slow one there holds up the executor's other chats. A middleware (Use)
+// the chat's next event starts once that one is done. Steps of plugins
+// without a goroutine of their own that come after go back to the
+// workers, so a slow Go handler holds up its own chat only, never the
+// executor's other chats. A middleware (Use)
 // waits for the rest of the chain, so below one the hand-over cannot
 // happen and the worker waits as before: prefer Gate when a decision is
 // all a plugin needs.

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jimbot/jimbot/bot"
 )
@@ -207,8 +208,8 @@ func TestExecutorGatesMiddlewareRefusalAndPanics(t *testing.T) {
 	_, tr := newTestBot(t, bot.Options{Workers: 2}, ex, after)
 	tr.deliver("a", 1, "alice", "hello")
 	tr.waitSends(t, 1)
-	if got := take(); len(got) != 2 || got[0] != (step{"gate", true}) || got[1] != (step{"after", true}) {
-		t.Fatalf("steps %v: want the gate and the next plugin's handler on the executor", got)
+	if got := take(); len(got) != 2 || got[0] != (step{"gate", true}) || got[1] != (step{"after", false}) {
+		t.Fatalf("steps %v: want the gate on the executor and the next plugin's handler back on a worker", got)
 	}
 	tr.deliver("b", 1, "alice", "drop")
 	waitUntil(t, func() bool { tr.mu.Lock(); defer tr.mu.Unlock(); return len(tr.acked) == 2 })
@@ -242,4 +243,45 @@ func TestExecutorGatesMiddlewareRefusalAndPanics(t *testing.T) {
 	if ex2.ran.Load() != 0 {
 		t.Fatalf("the executor ran %d functions", ex2.ran.Load())
 	}
+}
+
+// Steps of plugins without an executor that come after a hand-over go
+// back to the workers: a Go handler that blocks holds up its own chat,
+// not the executor's other chats.
+func TestStepsAfterAnExecutorGoBackToWorkers(t *testing.T) {
+	ex := newExecPlugin("exec", func(p *execPlugin, env *bot.Env) error {
+		return env.Gate(func(c *bot.Context) (bool, error) { return true, nil })
+	})
+	defer ex.stop()
+	release := make(chan struct{})
+	entered := make(chan int64, 4)
+	slow := plugin("slow", func(env *bot.Env) error {
+		return env.On(bot.KindMessage, func(c *bot.Context) error {
+			if c.OnExecutor(ex) {
+				t.Errorf("the Go handler ran on the executor's goroutine")
+			}
+			entered <- c.Event.Chat.Group
+			if c.Event.Chat.Group == 1 {
+				<-release
+			}
+			return nil
+		})
+	})
+	_, tr := newTestBot(t, bot.Options{Workers: 2}, ex, slow)
+	tr.deliver("a", 1, "alice", "blocks")
+	if g := <-entered; g != 1 {
+		t.Fatalf("first handler in group %d", g)
+	}
+	tr.deliver("b", 2, "bob", "goes through")
+	select {
+	case g := <-entered:
+		if g != 2 {
+			t.Fatalf("second handler in group %d", g)
+		}
+	case <-time.After(5 * time.Second):
+		close(release)
+		t.Fatal("group 2 waited for group 1's handler: it ran on the executor")
+	}
+	close(release)
+	waitUntil(t, func() bool { tr.mu.Lock(); defer tr.mu.Unlock(); return len(tr.acked) == 2 })
 }
