@@ -101,7 +101,7 @@ func (b *Bot) chainFrom(c *Context, i int) error {
 		if l.flat && canMigrate(c, l.p) && b.migrateGate(c, l.p, i) {
 			return errMigrated
 		}
-		if !b.runGate(c, l, -1) {
+		if !b.runGate(c, l) {
 			return nil
 		}
 	}
@@ -112,13 +112,13 @@ func (b *Bot) chainFrom(c *Context, i int) error {
 // migrateGate hands the event to p's executor at gate i.
 func (b *Bot) migrateGate(c *Context, p *pluginState, i int) bool {
 	c.hop = hop{p: p, gate: i}
-	return b.migrate(c, p, "middleware")
+	return b.migrate(c, p)
 }
 
 // resumeGate continues an event handed to an executor at gate i.
 func (b *Bot) resumeGate(c *Context, i int) {
 	l := &b.chain[i]
-	if b.runGate(c, l, c.hop.step) {
+	if b.runGate(c, l) {
 		if err := b.chainFrom(c, i+1); errors.Is(err, errMigrated) {
 			return
 		}
@@ -126,15 +126,12 @@ func (b *Bot) resumeGate(c *Context, i int) {
 	b.finishMigrated(c)
 }
 
-// runGate runs a gate as its plugin and traces its decision in step (or
-// in a step it begins, if step < 0).
-func (b *Bot) runGate(c *Context, l *layer, step int) bool {
+// runGate runs a gate as its plugin and traces its decision.
+func (b *Bot) runGate(c *Context, l *layer) bool {
 	p := l.p
 	saved := c.plugin
 	c.plugin = p
-	if step < 0 {
-		step = c.tr.begin(p, "middleware")
-	}
+	step := c.tr.begin(p, "middleware")
 	var pass bool
 	err := protect(func(c *Context) error {
 		var err error
@@ -207,7 +204,6 @@ func canMigrate(c *Context, p *pluginState) bool {
 // in the chain), or at a routed handler h, then routing from next.
 type hop struct {
 	p    *pluginState
-	step int // the trace step begun at the hand-over
 	gate int
 	h    Handler // nil for a gate
 	what string
@@ -216,23 +212,15 @@ type hop struct {
 
 // migrate hands the rest of c's event, from c.hop, to p's executor
 // (canMigrate must hold). It reports whether the executor took it.
-func (b *Bot) migrate(c *Context, p *pluginState, label string) bool {
+func (b *Bot) migrate(c *Context, p *pluginState) bool {
 	// Once handed over, c may finish at any moment: what the worker
 	// handled before it must be committed first.
 	b.flushPending(c)
-	// The step begins at the hand-over, so its duration includes the
-	// wait for the executor, and the executor has one clock reading less
-	// to make.
-	c.hop.step = c.tr.begin(p, label)
 	if p.exec == nil {
 		b.disp.handBack(c.resumeFn)
 		return true
 	}
-	if p.exec.Execute(c.resumeFn) {
-		return true
-	}
-	c.tr.drop(c.hop.step)
-	return false
+	return p.exec.Execute(c.resumeFn)
 }
 
 // resume runs the rest of a handed-over event on the executor.
@@ -251,7 +239,7 @@ func (c *Context) resume() {
 		b.resumeGate(c, h.gate)
 		return
 	}
-	b.invoke(c, h.p, h.what, h.h, h.step)
+	b.invoke(c, h.p, h.what, h.h)
 	b.resumeRoute(c, h.next)
 }
 
@@ -380,14 +368,14 @@ func (b *Bot) invokeAt(c *Context, p *pluginState, what string, h Handler, next 
 	if canMigrate(c, p) && b.migrateHandler(c, p, what, h, next) {
 		return errMigrated
 	}
-	b.invoke(c, p, what, h, -1)
+	b.invoke(c, p, what, h)
 	return nil
 }
 
 // migrateHandler hands the event to p's executor at a routed handler.
 func (b *Bot) migrateHandler(c *Context, p *pluginState, what string, h Handler, next routePos) bool {
 	c.hop = hop{p: p, h: h, what: what, next: next}
-	return b.migrate(c, p, what)
+	return b.migrate(c, p)
 }
 
 // resumeRoute continues routing an event on an executor.
@@ -434,13 +422,11 @@ func (b *Bot) runCommand(c *Context, cmd *command, rest string, next routePos) e
 }
 
 // invoke runs one handler as its plugin, recovering panics and recording
-// the outcome in step (or in a step it begins, if step < 0).
-func (b *Bot) invoke(c *Context, p *pluginState, what string, h Handler, step int) {
+// the outcome.
+func (b *Bot) invoke(c *Context, p *pluginState, what string, h Handler) {
 	saved := c.plugin
 	c.plugin = p
-	if step < 0 {
-		step = c.tr.begin(p, what)
-	}
+	step := c.tr.begin(p, what)
 	err := protect(h, c, p.id, what)
 	c.plugin = saved
 	switch {

@@ -111,13 +111,6 @@ func (e *traceEntry) begin(p *pluginState, handler string) int {
 	return len(e.t.Steps) - 1
 }
 
-// drop removes step i, the last one, begun for a hand-over that did not
-// happen.
-func (e *traceEntry) drop(i int) {
-	e.t.Steps = e.t.Steps[:i]
-	e.plugins = e.plugins[:i]
-}
-
 // end records the outcome of step i.
 func (e *traceEntry) end(i int, o Outcome, err error) {
 	s := &e.t.Steps[i]
