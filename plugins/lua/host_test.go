@@ -14,6 +14,7 @@ import (
 
 	"github.com/jimbot/jimbot/bot"
 	"github.com/jimbot/jimbot/bot/bottest"
+	"github.com/jimbot/jimbot/jmessage"
 	"github.com/jimbot/jimbot/plugins/ping"
 )
 
@@ -654,4 +655,49 @@ end)
 	alice.Expect(`Lua script co: ran past its time budget`)
 	alice.Say("/next")
 	alice.Expect(`^n=1$`) // rebuilt
+}
+
+// Stop ends a script whose goroutine still has hand-overs queued, even
+// when they run away: the watchdog keeps watching until the script's
+// goroutine is gone.
+func TestStopWithRunawaysQueued(t *testing.T) {
+	paths := writeScripts(t, t.TempDir(), "spin.lua", `
+local bot = require("jimbot")
+bot.use(function(ctx, next)
+  if ctx.text == "spin" then while true do end end
+  next()
+end)
+`)
+	ps, err := Load(Options{Scripts: paths, Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := bottest.New(t, bottest.Plugins(ps...), bottest.BotOptions(func(o *bot.Options) { o.Breaker.Failures = 1000 }))
+	var users []*bottest.User
+	for i := range 8 {
+		users = append(users, k.User(fmt.Sprint("user", i)))
+	}
+	for _, u := range users { // sent without waiting: they queue on the script
+		if _, err := u.Client.SendSingle(t.Context(), bottest.BotName, jmessage.Text("spin")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rt := ps[0].(*Script).rt
+	deadline := time.Now().Add(5 * time.Second)
+	for rt.callStart.Load() == 0 { // until a runaway runs
+		if time.Now().After(deadline) {
+			t.Fatal("no call started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- ps[0].(*Script).Stop(t.Context()) }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stop did not return: a runaway call was left without its watchdog")
+	}
 }

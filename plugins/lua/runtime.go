@@ -264,9 +264,9 @@ func (rt *runtime) stop() {
 		for rt.inflight.Load() > 0 {
 			time.Sleep(100 * time.Microsecond)
 		}
-		watchdogRemove(rt)
 		close(rt.quit)
-		<-rt.dead
+		<-rt.dead // after the hand-overs still queued ran, watched
+		watchdogRemove(rt)
 	})
 }
 
