@@ -1,19 +1,19 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jimbot/jimbot/bot/app"
 	"github.com/jimbot/jimbot/jmessage"
 	"github.com/jimbot/jimbot/jmessage/jmserver"
+
+	"github.com/jimbot/jimbot/jmessage/jmtest"
 )
 
 // nodeModules is where ./test.sh installs socket.io-client 1.4.5.
@@ -32,7 +32,7 @@ func TestDevWithSocketIOClient145(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var out syncBuffer
+	var out jmtest.Buffer
 	url, done := startDev(ctx, t, &out, app.DevOptions{})
 	if !strings.Contains(out.String(), "Chat in your browser:") {
 		t.Fatalf("banner:\n%s", out.String())
@@ -52,7 +52,7 @@ func TestDevWithSocketIOClient145(t *testing.T) {
 
 // startDev runs app.Dev on a free port until ctx ends, with its output in
 // out; it returns the page's URL and where Dev's result arrives.
-func startDev(ctx context.Context, t *testing.T, out *syncBuffer, opts app.DevOptions) (string, <-chan error) {
+func startDev(ctx context.Context, t *testing.T, out *jmtest.Buffer, opts app.DevOptions) (string, <-chan error) {
 	t.Helper()
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -66,23 +66,6 @@ func startDev(ctx context.Context, t *testing.T, out *syncBuffer, opts app.DevOp
 		t.Fatalf("dev stopped: %v\n%s", err, out.String())
 	}
 	return "", nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // A script added while jimbot dev runs is picked up without a restart of
@@ -101,7 +84,7 @@ bot.command("first", function(ctx) ctx:reply("first here") end)
 `)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var out syncBuffer
+	var out jmtest.Buffer
 	url, done := startDev(ctx, t, &out, app.DevOptions{Scripts: []string{filepath.Join(dir, "*.lua")}})
 	alice, err := jmessage.Dial(ctx, "ws://"+strings.TrimPrefix(strings.TrimSuffix(url, "/"), "http://"),
 		jmessage.WithAppKey(jmserver.DevAppKey, jmserver.DevMasterSecret), jmessage.WithLogin("alice", "alice-dev"))

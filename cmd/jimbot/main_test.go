@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jimbot/jimbot/jmessage/jmtest"
 )
 
 func TestExitCodes(t *testing.T) {
@@ -34,7 +36,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var out, errb syncBuffer
+			var out, errb jmtest.Buffer
 			code := mainExit(tc.args, &out, &errb)
 			all := out.String() + errb.String()
 			if code != tc.code {

@@ -1,36 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jimbot/jimbot/jmessage"
 	"github.com/jimbot/jimbot/jmessage/jmserver"
+
+	"github.com/jimbot/jimbot/jmessage/jmtest"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func freeAddr(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -46,7 +29,7 @@ func freeAddr(t *testing.T) string {
 func startServer(t *testing.T, addr, data string) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var out syncBuffer
+	var out jmtest.Buffer
 	go func() {
 		done <- runServer(ctx, []string{"--listen", addr, "--data", data, "--user", "jimbot:echo-bot-password",
 			"--user", "alice:alice-password", "--redeliver-after", "500ms", "--log-level", "warn"}, &out, &out)
@@ -91,7 +74,7 @@ func TestEchoExampleSurvivesServerRestart(t *testing.T) {
 	stopServer := startServer(t, addr, serverData)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var botOut syncBuffer
+	var botOut jmtest.Buffer
 	botDone := make(chan error, 1)
 	go func() { botDone <- runRun(ctx, []string{"-c", cfgPath}, &botOut, &botOut) }()
 	defer func() {

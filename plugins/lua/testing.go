@@ -356,27 +356,6 @@ func (s *shimTB) cleanup() {
 	}
 }
 
-// syncBuffer is a log sink shared by goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 1<<20 {
-		return len(p), nil
-	}
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // harness is the `t` of one Lua test: a lazily started kit with the
 // script under test, and virtual users whose messages from the bot are
 // tracked per conversation (a group, or a user's 1:1 chat with the bot):
@@ -385,7 +364,7 @@ func (b *syncBuffer) String() string {
 type harness struct {
 	tb     testing.TB
 	tf     *testFile
-	logs   *syncBuffer
+	logs   *jmtest.Buffer
 	kit    *bottest.Kit
 	script *Script
 
@@ -427,7 +406,7 @@ func (u *vuser) pump() {
 // runLuaTest runs one test function; it returns "" or the failure, and
 // the script's log.
 func runLuaTest(ctx context.Context, tb testing.TB, tf *testFile, name string) (failure, logs string) {
-	h := &harness{tb: failTB{tb}, tf: tf, logs: &syncBuffer{}, groups: map[string]int64{},
+	h := &harness{tb: failTB{tb}, tf: tf, logs: &jmtest.Buffer{Max: 1 << 20}, groups: map[string]int64{},
 		users: map[string]*vuser{}, taken: map[jmessage.ID]bool{}}
 	g := &guard{maxString: 16 << 20}
 	L := newSandbox(g, func(L *glua.LState) int {
