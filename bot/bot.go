@@ -395,6 +395,7 @@ func (b *Bot) Start(ctx context.Context) error {
 	b.contexts.New = func() any {
 		c := &Context{tr: &traceEntry{}}
 		c.resumeFn = c.resume
+		c.unitFn = c.runUnit
 		return c
 	}
 	b.slots = make([]workSlot, b.opts.Workers)
@@ -704,44 +705,82 @@ func (b *Bot) Handle(ctx context.Context, ev *Event) error {
 // committer.
 type workSlot struct{ batch *[]completion }
 
-// handleTasks runs on a worker: it commits resumed (an event of the chat
-// an executor has finished), then handles tasks, the chat's next events,
-// in order, and hands the results to the committer in one piece. When an
-// event is handed to an executor it stops there and reports how many tasks
-// it took; the chat is then parked until the executor is done with that
-// event (finishMigrated).
-func (b *Bot) handleTasks(worker int, q *chatQueue, resumed *Context, tasks []task) (taken int, parked bool) {
+// handleTasks runs on a worker: it commits resumed (a unit of the chat's
+// events an executor gave back, see unit.go), then handles tasks, the
+// chat's next events, in order, and hands the results to the committer in
+// one piece. When an event goes to an executor, the chat's next events
+// whose first step is on that executor go with it, as a unit; the chat is
+// then parked until the executor gives the unit back (finishMigrated). It
+// reports how many tasks it took and how many events it finished, and
+// whether the chat is parked.
+func (b *Bot) handleTasks(worker int, q *chatQueue, resumed *Context, tasks []task) (taken, done int, parked bool) {
 	sl := &b.slots[worker]
 	sl.batch = b.batches.Get().(*[]completion)
-	if resumed != nil {
-		*sl.batch = append(*sl.batch, b.finishEvent(resumed))
+	var u unit
+	for c := resumed; c != nil; {
+		next := c.unitNext
+		if next == nil && c.unitRest != nil {
+			// Events the executor did not run: they go first.
+			u.addAll(c.unitRest)
+		}
+		*sl.batch = append(*sl.batch, b.finishEvent(c))
+		done++
+		c = next
 	}
-	for i := range tasks {
-		c := b.startEvent(tasks[i])
+	for taken < len(tasks) {
+		t := tasks[taken]
+		if u.head != nil {
+			if u.size >= unitCap(u.p) {
+				break
+			}
+			gate, ok := b.unitGate(t.ev, u.head.start, u.exec)
+			if !ok {
+				break
+			}
+			b.joinUnit(&u, t, q, gate)
+			taken++
+			continue
+		}
+		c := b.startEvent(t)
+		taken++
 		c.chatQ = q
 		c.pending = sl
+		c.deferHandOver = true
 		err := b.chainFrom(c, 0)
+		c.deferHandOver = false
 		if errors.Is(err, errMigrated) {
-			// migrate has committed the batch before it let go of c, or
-			// left it empty.
-			if sl.batch != nil {
-				b.batches.Put(sl.batch)
-				sl.batch = nil
-			}
-			return i + 1, true
+			u.add(c) // migrate committed what came before c
+			continue
 		}
 		if err != nil {
 			b.log.Error("chain returned an error", "event", c.Event.ID, "err", err)
 		}
 		if sl.batch == nil {
-			// Flushed by a hand-over the executor refused.
 			sl.batch = b.batches.Get().(*[]completion)
 		}
 		*sl.batch = append(*sl.batch, b.finishEvent(c))
+		done++
+	}
+	if u.head != nil {
+		// Once handed over, the unit may finish at any moment: what was
+		// handled before it is committed first.
+		if sl.batch != nil && len(*sl.batch) > 0 {
+			b.commits <- sl.batch
+			sl.batch = nil
+		}
+		if sl.batch == nil {
+			sl.batch = b.batches.Get().(*[]completion)
+		}
+		if b.handOver(&u, sl.batch) {
+			b.batches.Put(sl.batch)
+			sl.batch = nil
+			return taken, done, true
+		}
+		done += u.size
 	}
 	b.commits <- sl.batch
 	sl.batch = nil
-	return len(tasks), false
+	return taken, done, false
 }
 
 // flushPending commits the events a worker handled before c, so that they
@@ -831,7 +870,16 @@ func (b *Bot) finishEvent(c *Context) completion {
 // commits it, and the chat's next event can start.
 func (b *Bot) finishMigrated(c *Context) {
 	c.exec = nil
-	b.disp.resume(c)
+	head := c.unitHead
+	if head == nil {
+		b.disp.resume(c)
+		return
+	}
+	if atomic.CompareAndSwapInt32(&c.unitState, unitRunning, unitFinished) {
+		return // the unit's executor goes on with the next event
+	}
+	// c left its unit's executor and ends here: the unit ends with it.
+	b.disp.resume(head)
 }
 
 // recycle empties a batch and puts it back in the pool.

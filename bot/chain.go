@@ -197,7 +197,7 @@ func (b *Bot) runMiddleware(c *Context, l *layer, i int) error {
 // already, nor with a middleware frame on the stack (a middleware waits
 // for the rest of the chain).
 func canMigrate(c *Context, p *pluginState) bool {
-	return c.exec != p.exec && c.depth == 0
+	return c.exec != p.exec && c.depth == 0 && !c.noMigrate
 }
 
 // hop is where an event handed to an executor resumes: at gate (an index
@@ -216,6 +216,10 @@ func (b *Bot) migrate(c *Context, p *pluginState) bool {
 	// Once handed over, c may finish at any moment: what the worker
 	// handled before it must be committed first.
 	b.flushPending(c)
+	if c.deferHandOver {
+		// The worker hands c over itself, with the chat's next events.
+		return true
+	}
 	if p.exec == nil {
 		b.disp.handBack(c.resumeFn)
 		return true
@@ -246,15 +250,20 @@ func (c *Context) resume() {
 // active reports whether p may see c's event: not tripped by its breaker
 // and switched on in the chat.
 func (b *Bot) active(p *pluginState, c *Context) bool {
+	return b.activeAt(p, &c.Event.Chat, c.start)
+}
+
+// activeAt reports whether p may see an event of chat that started at at.
+func (b *Bot) activeAt(p *pluginState, chat *Chat, at time.Time) bool {
 	if until := p.disabledUntil.Load(); until != 0 {
-		if c.start.UnixNano() < until {
+		if at.UnixNano() < until {
 			return false
 		}
 		if p.disabledUntil.CompareAndSwap(until, 0) {
 			p.log.Info("plugin re-enabled after its cool-down")
 		}
 	}
-	return c.Event.Chat.IsZero() || b.switches.pluginOn(p, c.Event.Chat.Key())
+	return chat.IsZero() || b.switches.pluginOn(p, chat.Key())
 }
 
 // Routing phases, in order.

@@ -59,11 +59,24 @@ type Context struct {
 	role      Role
 	roleKnown bool
 	log       *slog.Logger
+
+	// Units of events handed to an executor together (see unit.go).
+	unitHead  *Context // the unit's first event
+	unitNext  *Context // the unit's next event
+	unitRest  *Context // the events after this one, not run: it left mid-unit
+	unitState int32    // atomic: unitIdle, unitRunning, ...
+	unitFn    func()   // c.runUnit, bound once like resumeFn
+	// deferHandOver is set while a worker runs c's chain: a hand-over to
+	// an executor then only records where c goes (c.hop), and the worker
+	// hands c over with the chat's next events, as a unit.
+	deferHandOver bool
+	// noMigrate runs every step where c is: its executor refused it.
+	noMigrate bool
 }
 
 // reset prepares a pooled Context for ev.
 func (c *Context) reset(b *Bot, parent context.Context, ev *Event) {
-	*c = Context{Event: ev, bot: b, parent: parent, lane: LaneReply, outbox: c.outbox[:0], args: Args{raw: c.args.raw[:0]}, tr: c.tr, resumeFn: c.resumeFn}
+	*c = Context{Event: ev, bot: b, parent: parent, lane: LaneReply, outbox: c.outbox[:0], args: Args{raw: c.args.raw[:0]}, tr: c.tr, resumeFn: c.resumeFn, unitFn: c.unitFn}
 	if ev.Kind == KindTick {
 		c.lane = LaneAnnouncement
 	}

@@ -111,11 +111,11 @@ type task struct {
 	done func()
 }
 
-// handleFunc handles a chat's events on a worker: first resumed (an
-// event an executor has finished, if not nil), then tasks, in order. When
-// it hands one of tasks to an executor it stops there and reports how
-// many it took, parked.
-type handleFunc func(worker int, q *chatQueue, resumed *Context, tasks []task) (taken int, parked bool)
+// handleFunc handles a chat's events on a worker: first resumed (the
+// events an executor has finished, if not nil), then tasks, in order. It
+// reports how many of tasks it took and how many events it finished;
+// parked, when events it took went on to an executor.
+type handleFunc func(worker int, q *chatQueue, resumed *Context, tasks []task) (taken, done int, parked bool)
 
 func newDispatcher(workers int, max int, handle handleFunc) *dispatcher {
 	d := &dispatcher{
@@ -258,21 +258,15 @@ func (d *dispatcher) work(worker int) {
 			batch = batch[:d.quantum]
 		}
 
-		taken, parked := d.handle(worker, q, resumed, batch)
-		n := int64(taken)
-		if resumed != nil {
-			n++
-		}
-		if parked {
-			// Event taken-1 went on to an executor: the chat stays
-			// running (no other worker may take it) until resume, which
-			// releases that event.
-			n--
-		}
+		taken, done, parked := d.handle(worker, q, resumed, batch)
+		n := int64(done)
 		q.mu.Lock()
 		q.consume(taken)
 		q.mu.Unlock()
 		if parked {
+			// Events went on to an executor: the chat stays running (no
+			// other worker may take it) until resume. They stay counted
+			// until they are done.
 			if n > 0 {
 				d.release(n)
 			}
@@ -283,9 +277,9 @@ func (d *dispatcher) work(worker int) {
 	}
 }
 
-// resume hands c, an event an executor has finished, back to its chat: a
-// worker commits it and goes on with the chat's next events. The event
-// stays counted until then.
+// resume hands c, the first of the events an executor has finished (a
+// unit), back to its chat: a worker commits them and goes on with the
+// chat's next events. The events stay counted until then.
 func (d *dispatcher) resume(c *Context) {
 	// A parked chat stays in its shard: c.chatQ is still its queue.
 	q := c.chatQ

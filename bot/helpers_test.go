@@ -181,3 +181,6 @@ func (f *funcPlugin) Provision(env *bot.Env) error { return f.prov(env) }
 func plugin(id string, prov func(env *bot.Env) error) *funcPlugin {
 	return &funcPlugin{info: bot.PluginInfo{ID: id}, prov: prov}
 }
+
+// queued returns the number of deliveries the bot has not taken yet.
+func (m *memTransport) queued() int { return len(m.in) }

@@ -183,7 +183,10 @@ type pluginState struct {
 
 	failures      atomic.Int32
 	disabledUntil atomic.Int64 // unix nanoseconds; 0: not tripped
-	metrics       *pluginMetrics
+	// unitNs is the time an event of a unit took on the executor, a
+	// moving average in nanoseconds (0: none yet). See unitCap.
+	unitNs  atomic.Int64
+	metrics *pluginMetrics
 }
 
 // orderPlugins sorts by Priority (stable) and then applies Before/After.
