@@ -1005,6 +1005,7 @@ func (b *Bot) success(p *pluginState) {
 // failure logs a handler error and trips p's breaker after too many in a
 // row, telling the admins.
 func (b *Bot) failure(p *pluginState, c *Context, err error) {
+	c.activeP = nil // the breaker may trip: ask again
 	attrs := []any{"event", c.Event.Kind.String(), "id", c.Event.ID, "chat", c.Event.Chat.String(), "err", err}
 	var pe *PluginError
 	if errors.As(err, &pe) && pe.Panic != nil {

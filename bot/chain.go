@@ -249,8 +249,17 @@ func (c *Context) resume() {
 
 // active reports whether p may see c's event: not tripped by its breaker
 // and switched on in the chat.
+// The answer is kept for the event's last such plugin: the gate and the
+// handler of one plugin (a script's bot.use and its command) ask once.
 func (b *Bot) active(p *pluginState, c *Context) bool {
-	return b.activeAt(p, &c.Event.Chat, c.start)
+	if p == c.activeP {
+		return true
+	}
+	if b.activeAt(p, &c.Event.Chat, c.start) {
+		c.activeP = p
+		return true
+	}
+	return false
 }
 
 // activeAt reports whether p may see an event of chat that started at at.

@@ -58,6 +58,8 @@ type Context struct {
 
 	role      Role
 	roleKnown bool
+	// activeP is a plugin found active for this event (see Bot.active).
+	activeP *pluginState
 	log       *slog.Logger
 
 	// Units of events handed to an executor together (see unit.go).

@@ -116,6 +116,7 @@ func (b *Bot) joinUnit(u *unit, t task, q *chatQueue, gate int) {
 		c.tr.step(b.chain[i].p, "middleware", Disabled, nil)
 	}
 	c.hop = hop{p: b.chain[gate].p, gate: gate}
+	c.activeP = c.hop.p
 	u.add(c)
 }
 
