@@ -28,7 +28,7 @@ import (
 
 const (
 	// maxUnit is the most events in a unit.
-	maxUnit = 64
+	maxUnit = 16
 	// unitBudget is about how long a unit may keep an executor.
 	unitBudget = time.Millisecond
 )
