@@ -813,12 +813,15 @@ func (w *wallClock) now() time.Time {
 
 // startEvent takes a Context for t's event from the pool and starts its
 // trace.
-func (b *Bot) startEvent(t task) *Context {
+func (b *Bot) startEvent(t task) *Context { return b.startEventAt(t, b.wall.now()) }
+
+// startEventAt is startEvent at now, a reading of b.wall: the events of a
+// unit start together, on one reading.
+func (b *Bot) startEventAt(t task, now time.Time) *Context {
 	c := b.contexts.Get().(*Context)
 	tr := c.tr
 	c.reset(b, b.life, t.ev)
 	c.task = t
-	now := b.wall.now()
 	if b.realClock {
 		c.start = now
 	} else {

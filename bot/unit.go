@@ -47,6 +47,7 @@ type unit struct {
 	size       int
 	exec       Executor
 	p          *pluginState
+	start      time.Time // when the events that joined it started
 }
 
 // add appends c, whose hop is set, to the unit.
@@ -110,7 +111,10 @@ func (b *Bot) unitGate(ev *Event, at time.Time, exec Executor) (int, bool) {
 
 // joinUnit starts t's event as the next event of u, handed over at gate.
 func (b *Bot) joinUnit(u *unit, t task, q *chatQueue, gate int) {
-	c := b.startEvent(t)
+	if u.start.IsZero() {
+		u.start = b.wall.now()
+	}
+	c := b.startEventAt(t, u.start)
 	c.chatQ = q
 	for i := 0; i < gate; i++ {
 		c.tr.step(b.chain[i].p, "middleware", Disabled, nil)
