@@ -60,7 +60,14 @@
 // one goroutine owns each script) implements Executor. When one of its
 // gates or routed handlers comes up, the worker hands the rest of the
 // event to that goroutine and goes on with other chats instead of waiting;
-// the chat's next event starts once that one is done. Steps of plugins
+// the chat's next event starts once that one is done. The chat's next
+// queued events whose first step is a gate of the same plugin go with it,
+// as a unit (up to 16, and about a millisecond of the plugin's time): the
+// plugin's goroutine runs them in order and gives the chat back once. A
+// unit ends early at an event that leaves that goroutine; the events after
+// it wait for it, then go again. Trace timings of such events include the
+// waits: the first step's the wait for the plugin's goroutine, the last
+// step's the wait for the rest of the unit. Steps of plugins
 // without a goroutine of their own that come after go back to the
 // workers, so a slow Go handler holds up its own chat only, never the
 // executor's other chats. A middleware (Use)
