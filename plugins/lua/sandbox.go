@@ -7,9 +7,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/pm"
+
+	"github.com/jimbot/jimbot/plugins/lua/internal/luapat"
 )
 
 // Limits of every LState. They are variables so that tests can see them;
@@ -129,6 +131,9 @@ func newSandbox(g *guard, print glua.LGFunction) *glua.LState {
 	str.RawSetString("rep", L.NewFunction(g.strRep))
 	str.RawSetString("format", L.NewFunction(func(L *glua.LState) int { return g.strFormat(L, format) }))
 	str.RawSetString("gsub", L.NewFunction(g.strGsub))
+	str.RawSetString("find", L.NewFunction(strFind))
+	str.RawSetString("match", L.NewFunction(strMatch))
+	str.RawSetString("gmatch", L.NewFunction(strGmatch))
 	str.RawSetString("dump", glua.LNil)
 
 	tbl := G.RawGetString("table").(*glua.LTable)
@@ -311,10 +316,7 @@ func (g *guard) strGsub(L *glua.LState) int {
 	L.CheckTypes(3, glua.LTString, glua.LTNumber, glua.LTTable, glua.LTFunction)
 	repl := L.Get(3)
 	limit := L.OptInt(4, -1)
-	mds, err := pm.Find(pat, []byte(str), 0, limit)
-	if err != nil {
-		L.RaiseError("%s", err.Error())
-	}
+	mds := findPattern(L, pat, str, 0, limit)
 	var b strings.Builder
 	last := 0
 	for _, m := range mds {
@@ -342,7 +344,7 @@ func (g *guard) strGsub(L *glua.LState) int {
 
 // capture returns capture idx (0 is the whole match; a match without
 // captures has its whole match as capture 1), as gsub passes it.
-func capture(L *glua.LState, m *pm.MatchData, str string, n int) glua.LValue {
+func capture(L *glua.LState, m *luapat.MatchData, str string, n int) glua.LValue {
 	idx := 2 * n
 	if n == 0 || (n == 1 && m.CaptureLength() == 2) {
 		idx = 0
@@ -355,7 +357,7 @@ func capture(L *glua.LState, m *pm.MatchData, str string, n int) glua.LValue {
 	return glua.LString(str[m.Capture(idx):m.Capture(idx+1)])
 }
 
-func (g *guard) replacement(L *glua.LState, repl glua.LValue, m *pm.MatchData, str string) (string, bool) {
+func (g *guard) replacement(L *glua.LState, repl glua.LValue, m *luapat.MatchData, str string) (string, bool) {
 	switch r := repl.(type) {
 	case glua.LString, glua.LNumber:
 		tpl := glua.LVAsString(r)
@@ -481,3 +483,124 @@ func (c *stopCtx) Err() error {
 
 // Value implements context.Context.
 func (c *stopCtx) Value(any) any { return nil }
+
+// The pattern functions (string.find, match, gmatch and gsub) are
+// gopher-lua's, on its matcher copied into luapat so that the time budget
+// can stop a match: gopher-lua's backtracks without bound and never looks
+// at the context, so a small pattern could hang the script's goroutine
+// for ever.
+
+// findPattern returns up to limit matches (all when negative) of pat in
+// str from byte offset init, raising a Lua error for a bad pattern or a
+// match stopped by the time budget.
+func findPattern(L *glua.LState, pat, str string, init, limit int) []*luapat.MatchData {
+	var stop <-chan struct{}
+	if ctx := L.Context(); ctx != nil {
+		stop = ctx.Done()
+	}
+	// The matcher only reads src: no need to copy the string.
+	mds, err := luapat.Find(pat, unsafe.Slice(unsafe.StringData(str), len(str)), init, limit, stop)
+	if err == luapat.ErrInterrupted {
+		L.RaiseError("pattern matching stopped: the call ran past its time budget")
+	} else if err != nil {
+		L.RaiseError("%s", err.Error())
+	}
+	return mds
+}
+
+// pushCaptures pushes a match's captures (positions as numbers) and
+// returns how many.
+func pushCaptures(L *glua.LState, m *luapat.MatchData, str string) int {
+	for i := 2; i < m.CaptureLength(); i += 2 {
+		if m.IsPosCapture(i) {
+			L.Push(glua.LNumber(m.Capture(i)))
+		} else {
+			L.Push(glua.LString(str[m.Capture(i):m.Capture(i+1)]))
+		}
+	}
+	return m.CaptureLength()/2 - 1
+}
+
+// strFind is string.find(s, pattern [, init [, plain]]).
+func strFind(L *glua.LState) int {
+	str := L.CheckString(1)
+	pat := L.CheckString(2)
+	if len(pat) == 0 {
+		L.Push(glua.LNumber(1))
+		L.Push(glua.LNumber(0))
+		return 2
+	}
+	init := L.OptInt(3, 1)
+	if init > 0 {
+		init--
+	} else if init < 0 {
+		init = max(len(str)+init, 0)
+	}
+	if L.GetTop() == 4 && glua.LVAsBool(L.Get(4)) {
+		if init > len(str) {
+			L.Push(glua.LNil)
+			return 1
+		}
+		pos := strings.Index(str[init:], pat)
+		if pos < 0 {
+			L.Push(glua.LNil)
+			return 1
+		}
+		L.Push(glua.LNumber(init + pos + 1))
+		L.Push(glua.LNumber(init + pos + len(pat)))
+		return 2
+	}
+	mds := findPattern(L, pat, str, init, 1)
+	if len(mds) == 0 {
+		L.Push(glua.LNil)
+		return 1
+	}
+	m := mds[0]
+	L.Push(glua.LNumber(m.Capture(0) + 1))
+	L.Push(glua.LNumber(m.Capture(1)))
+	return 2 + pushCaptures(L, m, str)
+}
+
+// strMatch is string.match(s, pattern [, init]): nil when nothing matches.
+func strMatch(L *glua.LState) int {
+	str := L.CheckString(1)
+	pat := L.CheckString(2)
+	init := L.OptInt(3, 1)
+	if init < 0 {
+		init = len(str) + init + 1
+	}
+	init = max(init-1, 0)
+	mds := findPattern(L, pat, str, init, 1)
+	if len(mds) == 0 {
+		L.Push(glua.LNil)
+		return 1
+	}
+	m := mds[0]
+	if m.CaptureLength() == 2 {
+		L.Push(glua.LString(str[m.Capture(0):m.Capture(1)]))
+		return 1
+	}
+	return pushCaptures(L, m, str)
+}
+
+// strGmatch is string.gmatch(s, pattern): the matches are found at once,
+// within the call's budget, and the iterator hands them out.
+func strGmatch(L *glua.LState) int {
+	str := L.CheckString(1)
+	pat := L.CheckString(2)
+	mds := findPattern(L, pat, str, 0, -1)
+	next := 0
+	L.Push(L.NewFunction(func(L *glua.LState) int {
+		if next == len(mds) {
+			return 0
+		}
+		m := mds[next]
+		next++
+		if m.CaptureLength() == 2 {
+			L.Push(glua.LString(str[m.Capture(0):m.Capture(1)]))
+			return 1
+		}
+		return pushCaptures(L, m, str)
+	}))
+	return 1
+}

@@ -19,12 +19,12 @@ import (
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/ast"
 	"github.com/yuin/gopher-lua/parse"
-	"github.com/yuin/gopher-lua/pm"
 
 	"github.com/jimbot/jimbot/bot"
 	"github.com/jimbot/jimbot/bot/bottest"
 	"github.com/jimbot/jimbot/jmessage"
 	"github.com/jimbot/jimbot/jmessage/jmtest"
+	"github.com/jimbot/jimbot/plugins/lua/internal/luapat"
 )
 
 // Summary is the outcome of RunTests.
@@ -362,6 +362,7 @@ func (s *shimTB) cleanup() {
 // each expectation takes the next message of its conversation that no
 // expectation took yet, whichever member looks.
 type harness struct {
+	stop   <-chan struct{} // closed when the test file's time is up
 	tb     testing.TB
 	tf     *testFile
 	logs   *jmtest.Buffer
@@ -421,6 +422,7 @@ func runLuaTest(ctx context.Context, tb testing.TB, tf *testFile, name string) (
 	tctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	L.SetContext(tctx)
+	h.stop = tctx.Done()
 	preload := L.GetField(L.GetField(L.Get(glua.GlobalsIndex), "package"), "preload").(*glua.LTable)
 	jm := jsonModule(L)
 	tm := timeModule(L, h.now)
@@ -561,9 +563,10 @@ func duration(v glua.LValue) time.Duration {
 	return 0
 }
 
-// luaMatch reports whether text matches the Lua pattern.
-func luaMatch(pattern, text string) bool {
-	mds, err := pm.Find(pattern, []byte(text), 0, 1)
+// luaMatch reports whether text matches the Lua pattern; closing stop
+// ends a match that runs too long.
+func luaMatch(pattern, text string, stop <-chan struct{}) bool {
+	mds, err := luapat.Find(pattern, []byte(text), 0, 1, stop)
 	if err != nil {
 		failf("bad pattern %q: %v", pattern, err)
 	}
@@ -669,7 +672,7 @@ func (h *harness) expectText(user string, gid int64, pattern string) string {
 	h.taken[m.ID] = true
 	h.mu.Unlock()
 	text := m.Content.Text()
-	if !luaMatch(pattern, text) {
+	if !luaMatch(pattern, text, h.stop) {
 		failf("the next message from the bot in %s was %q, which does not match %q", where(user, gid), text, pattern)
 	}
 	return text
