@@ -248,9 +248,9 @@ func (c *Context) resume() {
 }
 
 // active reports whether p may see c's event: not tripped by its breaker
-// and switched on in the chat.
-// The answer is kept for the event's last such plugin: the gate and the
-// handler of one plugin (a script's bot.use and its command) ask once.
+// and switched on in the chat. A yes is kept for the event (one plugin at
+// a time), so that the gate and the handler of one plugin (a script's
+// bot.use and its command) ask once; a failure forgets it.
 func (b *Bot) active(p *pluginState, c *Context) bool {
 	if p == c.activeP {
 		return true
