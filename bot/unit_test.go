@@ -2,6 +2,8 @@ package bot_test
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -146,5 +148,88 @@ func TestRefusedUnitRunsOnTheWorker(t *testing.T) {
 	defer u.mu.Unlock()
 	if u.gates[true] < 1 || u.gates[false] < 1 || u.gates[true]+u.gates[false] != per {
 		t.Fatalf("gate calls %v: want the first on the executor and the refused ones on a worker, %d in all", u.gates, per)
+	}
+}
+
+// Many chats, events of every path mixed at random: dropped by a gate on
+// executor A, handled on A, handed on to executor B, handed back to the
+// workers for a Go handler; A refuses hand-overs now and then. Every chat
+// still sees its events once each, in order, and every event is
+// acknowledged once.
+func TestUnitsUnderMixedLoad(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[int64][]int{}
+	record := func(c *bot.Context) {
+		var n int
+		fmt.Sscan(c.Event.Text[1:], &n)
+		mu.Lock()
+		seen[c.Event.Chat.Group] = append(seen[c.Event.Chat.Group], n)
+		mu.Unlock()
+	}
+	handler := func(c *bot.Context) error { record(c); return nil }
+	a := newExecPlugin("a", func(p *execPlugin, env *bot.Env) error {
+		if err := env.Gate(func(c *bot.Context) (bool, error) {
+			if c.Event.Kind == bot.KindMessage && c.Event.Text[0] == 'd' {
+				record(c)
+				return false, nil
+			}
+			return true, nil
+		}); err != nil {
+			return err
+		}
+		return env.Hear(`^a\d+$`, handler)
+	})
+	defer a.stop()
+	b := newExecPlugin("b", func(p *execPlugin, env *bot.Env) error { return env.Hear(`^b\d+$`, handler) })
+	defer b.stop()
+	goP := plugin("go", func(env *bot.Env) error { return env.Hear(`^g\d+$`, handler) })
+	_, tr := newTestBot(t, bot.Options{Workers: 3}, a, b, goP)
+
+	const groups, per = 8, 300
+	rng := rand.New(rand.NewPCG(1, 2))
+	stop := make(chan struct{})
+	toggled := make(chan struct{})
+	go func() {
+		defer close(toggled)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				a.refuse.Store(false)
+				return
+			default:
+			}
+			a.refuse.Store(i%7 == 0)
+			runtime.Gosched()
+		}
+	}()
+	for i := 0; i < per; i++ {
+		for g := int64(1); g <= groups; g++ {
+			kind := "dabg"[rng.IntN(4)]
+			tr.deliver(fmt.Sprintf("m:%d-%d", g, i), g, "alice", fmt.Sprintf("%c%d", kind, i))
+		}
+	}
+	waitUntil(t, func() bool { tr.mu.Lock(); defer tr.mu.Unlock(); return len(tr.acked) >= groups*per })
+	close(stop)
+	<-toggled
+	mu.Lock()
+	defer mu.Unlock()
+	for g := int64(1); g <= groups; g++ {
+		if len(seen[g]) != per {
+			t.Fatalf("group %d: %d events handled, want %d", g, len(seen[g]), per)
+		}
+		for i, n := range seen[g] {
+			if n != i {
+				t.Fatalf("group %d: event %d handled at position %d", g, n, i)
+			}
+		}
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	acked := map[any]int{}
+	for _, tok := range tr.acked {
+		acked[tok]++
+	}
+	if len(tr.acked) != groups*per || len(acked) != groups*per {
+		t.Fatalf("%d acknowledgements of %d events, want each of %d once", len(tr.acked), len(acked), groups*per)
 	}
 }
