@@ -60,7 +60,7 @@ type Context struct {
 	roleKnown bool
 	// activeP is a plugin found active for this event (see Bot.active).
 	activeP *pluginState
-	log       *slog.Logger
+	log     *slog.Logger
 
 	// Units of events handed to an executor together (see unit.go).
 	unitHead  *Context // the unit's first event
