@@ -64,7 +64,7 @@ func TestPatternFunctionsMatchGopherLua(t *testing.T) {
 	}
 	// Where they differ on purpose.
 	for expr, want := range map[string]string{
-		`("abc"):match("x")`:           "1 nil",
+		`("abc"):match("x")`:          "1 nil",
 		`("abc"):find("b", 10, true)`: "1 nil",
 	} {
 		if got := eval(ours, expr); got != want {
