@@ -193,7 +193,10 @@ func (g *governor) take(quit <-chan struct{}) bool {
 			return true
 		}
 		wait := time.Duration((1 - g.tokens) / g.opts.RatePerMinute * float64(time.Minute))
-		t := g.clock.NewTimer(wait)
+		t, ok := clock.NewTimerAt(g.clock, now, now.Add(wait))
+		if !ok {
+			continue // the clock moved on meanwhile: count again
+		}
 		select {
 		case <-t.C():
 		case <-quit:
@@ -220,7 +223,10 @@ func (g *governor) run(quit <-chan struct{}) {
 			var timer clock.Timer
 			var fire <-chan time.Time
 			if !due.IsZero() {
-				timer = g.clock.NewTimer(due.Sub(now))
+				var ok bool
+				if timer, ok = clock.NewTimerAt(g.clock, now, due); !ok {
+					continue // the clock moved on meanwhile: look again
+				}
 				fire = timer.C()
 			}
 			select {

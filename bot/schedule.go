@@ -208,15 +208,11 @@ func (s *scheduler) run(quit <-chan struct{}) {
 		var fire <-chan time.Time
 		var t clock.Timer
 		if !soonest.IsZero() {
-			t = s.clock.NewTimer(soonest.Sub(now))
-			fire = t.C()
-			// A clock that moved on between reading now and arming the
-			// timer (a fake clock a test advances) left it late, or
-			// missed: look again. A real clock moves far less.
-			if s.clock.Now().Sub(now) > time.Millisecond {
-				t.Stop()
-				continue
+			var ok bool
+			if t, ok = clock.NewTimerAt(s.clock, now, soonest); !ok {
+				continue // the clock moved on meanwhile: look again
 			}
+			fire = t.C()
 		}
 		select {
 		case <-fire:

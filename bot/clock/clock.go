@@ -33,6 +33,20 @@ type Timer interface {
 	Reset(d time.Duration) bool
 }
 
+// NewTimerAt returns a timer of c that fires at due, where now is a
+// reading of c just taken. It reports false, and arms nothing, when c has
+// moved on by more than a millisecond since that reading, as a fake clock
+// that a test advances meanwhile can: the timer would then fire late (a
+// timer's wait starts when it is armed). Read the time again and retry.
+func NewTimerAt(c Clock, now, due time.Time) (Timer, bool) {
+	t := c.NewTimer(due.Sub(now))
+	if c.Now().Sub(now) > time.Millisecond {
+		t.Stop()
+		return nil, false
+	}
+	return t, true
+}
+
 // Real is the system clock.
 var Real Clock = realClock{}
 
