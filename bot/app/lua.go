@@ -17,6 +17,7 @@ func luaOptions(cfg *config.Config) (lua.Options, error) {
 	opts := lua.Options{
 		Timeout:         cfg.Lua.Timeout.D(),
 		MaxSendsPerCall: cfg.Lua.MaxSendsPerCall,
+		MaxMemory:       cfg.Lua.MaxMemoryMB << 20,
 		Settings:        cfg.Lua.Settings,
 		Reload:          cfg.Lua.Reload,
 	}

@@ -197,6 +197,9 @@ type Lua struct {
 	Timeout Duration `yaml:"timeout"`
 	// MaxSendsPerCall bounds the messages one call may send. Default 20.
 	MaxSendsPerCall int `yaml:"max_sends_per_call"`
+	// MaxMemoryMB is about how much memory, in MiB, each script's state
+	// may hold before it is rebuilt as a runaway. Default 64.
+	MaxMemoryMB int `yaml:"max_memory_mb"`
 	// Settings are per-script settings, keyed by script name (the file
 	// name without .lua, or the folder's name).
 	Settings map[string]bot.Settings `yaml:"settings,omitempty"`
@@ -282,7 +285,7 @@ func Default() Config {
 		Breaker: Breaker{Failures: 5, Cooldown: Duration(time.Minute)},
 		Log:     Log{Level: "info", Format: "text"},
 		Plugins: ps,
-		Lua:     Lua{Timeout: Duration(200 * time.Millisecond), MaxSendsPerCall: 20},
+		Lua:     Lua{Timeout: Duration(200 * time.Millisecond), MaxSendsPerCall: 20, MaxMemoryMB: 64},
 	}
 }
 

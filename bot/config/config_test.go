@@ -124,6 +124,7 @@ func TestDefaults(t *testing.T) {
 		{"lua.reload", d.Lua.Reload, false},
 		{"lua.timeout", d.Lua.Timeout.D(), 200 * time.Millisecond},
 		{"lua.max_sends_per_call", d.Lua.MaxSendsPerCall, 20},
+		{"lua.max_memory_mb", d.Lua.MaxMemoryMB, 64},
 		{"lua.settings", d.Lua.Settings, map[string]bot.Settings(nil)},
 		{"schedules", d.Schedules, []Schedule(nil)},
 		{"groups", d.Groups, map[string]Group(nil)},
@@ -258,6 +259,7 @@ lua:
   reload: true
   timeout: 1s
   max_sends_per_call: 5
+  max_memory_mb: 16
   settings: {roll: {max_dice: 20}, faq: {file: faq.txt}}
 schedules:
   - name: standup
@@ -289,7 +291,7 @@ func TestFullFile(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"jimbot.yaml": fullFile})
 	// Without a moderation plugin, that is the only problem.
 	_, err := Loader{Registry: registry(t, "moderation"), Getenv: noEnv}.Load(filepath.Join(dir, "jimbot.yaml"))
-	want0 := []string{"jimbot.yaml:49: moderation: this build has no moderation plugin"}
+	want0 := []string{"jimbot.yaml:50: moderation: this build has no moderation plugin"}
 	if got := errorLines(err, dir); !reflect.DeepEqual(got, want0) {
 		t.Fatalf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want0, "\n"))
 	}
@@ -320,7 +322,7 @@ func TestFullFile(t *testing.T) {
 		},
 		Lua: Lua{
 			Scripts: []string{filepath.Join(dir, "scripts/roll.lua"), filepath.Join(dir, "scripts/games/*.lua"), filepath.Join(dir, "scripts/faq")},
-			Reload:  true, Timeout: Duration(time.Second), MaxSendsPerCall: 5,
+			Reload:  true, Timeout: Duration(time.Second), MaxSendsPerCall: 5, MaxMemoryMB: 16,
 			Settings: map[string]bot.Settings{"roll": {"max_dice": 20}, "faq": {"file": "faq.txt"}},
 		},
 		Schedules: []Schedule{
@@ -629,8 +631,8 @@ func TestErrors(t *testing.T) {
 				`line 6: lua.settings.rol: no script named "rol" is loaded (did you mean roll?)`,
 				`line 7: lua.settings.faq: no script named "faq" is loaded (scripts: roll)`,
 			}},
-		{name: "lua limits", yaml: "lua: {timeout: 0s, max_sends_per_call: 0}\n",
-			wantErr: []string{"line 3: lua.timeout: must be more than 0, not 0s", "line 3: lua.max_sends_per_call: must be 1 or more"}},
+		{name: "lua limits", yaml: "lua: {timeout: 0s, max_sends_per_call: 0, max_memory_mb: 0}\n",
+			wantErr: []string{"line 3: lua.timeout: must be more than 0, not 0s", "line 3: lua.max_sends_per_call: must be 1 or more", "line 3: lua.max_memory_mb: must be 1 or more"}},
 		{name: "unknown key without a suggestion", yaml: "colour: red\n",
 			wantErr: []string{"line 3: colour: unknown key (known: server, bot, data, send, breaker, admin, log, plugins, lua, schedules, groups, moderation)"}},
 		{name: "misspelt required key is one problem", noBase: true,

@@ -706,3 +706,49 @@ end)
 		t.Fatal("Stop did not return: a runaway call was left without its watchdog")
 	}
 }
+
+// A script that keeps more on every call (each call within its time
+// budget) is caught by the memory census: its state is rebuilt as a
+// runaway and the admins told, while other plugins carry on. A census of
+// a fresh state finds it far below the default budget.
+func TestMemoryBudget(t *testing.T) {
+	saved := censusEvery
+	censusEvery = 0 // a census after every call
+	t.Cleanup(func() { censusEvery = saved })
+	paths := writeScripts(t, t.TempDir(), "hoard.lua", `
+local bot = require("jimbot")
+local hoard = {}
+bot.command("grow", function(ctx)
+  hoard[#hoard + 1] = string.rep("x", 1000000) .. #hoard
+  ctx:reply("holding " .. #hoard)
+end)
+`)
+	k, ps := kitWith(t, Options{Scripts: paths, MaxMemory: 3 << 20})
+	rt := ps[0].(*Script).live.Load()
+	var fresh int64
+	if err := rt.do(func() { fresh, _ = rt.cur.census(1 << 40) }); err != nil {
+		t.Fatal(err)
+	}
+	if fresh > 1<<20 {
+		t.Errorf("a fresh state counted as %d bytes", fresh)
+	}
+	alice, carol := k.User("alice"), k.User("carol")
+	for i := 1; i <= 3; i++ {
+		carol.Say("/grow")
+		carol.Expect(fmt.Sprintf(`^holding %d$`, i))
+	}
+	var grown int64
+	if err := rt.do(func() { grown, _ = rt.cur.census(1 << 40) }); err != nil {
+		t.Fatal(err)
+	}
+	if grown < 3e6 || grown > 3<<20 {
+		t.Errorf("holding three strings of 1 MB: counted %d bytes", grown)
+	}
+	carol.Say("/grow") // the fourth takes it over 3 MiB
+	carol.Expect(`^holding 4$`)
+	alice.Expect(`Lua script hoard: holds more than 3 MiB, its memory budget`)
+	carol.Say("/ping")
+	carol.Expect(`^pong$`)
+	carol.Say("/grow")
+	carol.Expect(`^holding 1$`) // a fresh state
+}

@@ -88,6 +88,11 @@ type Options struct {
 	// MaxString caps the strings the string functions and `..` make, in
 	// bytes. Default 1 MiB.
 	MaxString int
+	// MaxMemory is about how much memory a script's state may hold, in
+	// bytes: a state found over it (by a census taken at most once a
+	// second, after a call) is rebuilt as a runaway, and the admins told.
+	// Default 64 MiB; negative: no limit.
+	MaxMemory int
 	// MaxErrors is the number of failed calls in a row after which the
 	// script's state is rebuilt and the admins told (an error storm). The
 	// bot's own circuit breaker also counts these failures. Default 5.
@@ -122,6 +127,9 @@ func (o *Options) fill() {
 	}
 	if o.MaxErrors <= 0 {
 		o.MaxErrors = 5
+	}
+	if o.MaxMemory == 0 {
+		o.MaxMemory = 64 << 20
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

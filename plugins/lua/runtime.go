@@ -60,6 +60,7 @@ type runtime struct {
 	sends    int          // actions queued by the running call
 	passed   bool         // the running middleware called next()
 	retryAt  time.Time    // when to retry building a state that failed
+	censusAt int64        // coarse time of the last memory census
 	lastFail error
 
 	hasUse atomic.Bool // cur has bot.use functions
@@ -486,7 +487,7 @@ func (rt *runtime) end(st *state, err error, what string) error {
 		if rt.errs != 0 {
 			rt.errs = 0
 		}
-		return nil
+		return rt.checkMemory(st, what)
 	}
 	e := &Error{Script: rt.id, Handler: what}
 	if err != nil {
