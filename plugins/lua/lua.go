@@ -36,19 +36,21 @@
 // `..` operator (rewritten at compile time into a call) cap the strings
 // they make (Options.MaxString). Each call has a time budget
 // (Options.Timeout) enforced through one long-lived context per LState,
-// cancelled by a watchdog only when a call overruns. A call that overruns,
-// overflows the stack or registry, hits a string cap, or is the last of
-// Options.MaxErrors failures in a row is a runaway: its LState is thrown
-// away and rebuilt (bot.store data is kept) and the admins are told.
+// cancelled by a watchdog only when a call overruns; the pattern functions
+// (string.find, match, gmatch, gsub) run on a copy of gopher-lua's matcher
+// that the budget can stop mid-match (internal/luapat). At most once a
+// second, after a call, a census estimates what the state holds
+// (Options.MaxMemory). A call that overruns, overflows the stack or
+// registry, hits a string cap, leaves the state over its memory budget,
+// or is the last of Options.MaxErrors failures in a row is a runaway: its
+// LState is thrown away and rebuilt (bot.store data is kept) and the
+// admins are told.
 //
 // # Caveats
 //
-// Lua patterns backtrack, and gopher-lua runs string.find/match/gmatch in
-// one Go call that the budget cannot interrupt: a pathological pattern on
-// a long string overruns, and is only caught (and the state rebuilt) when
-// it returns. There is no memory cap (gopher-lua has none); the caps on
-// strings and coroutines and the time budget bound what one call can
-// allocate, not what a script keeps in its globals across calls.
+// The memory census is an estimate between calls: within its time budget
+// one call can still allocate a lot for a moment, and the stacks of
+// suspended coroutines are not counted. bot.store has no quota.
 package lua
 
 import (
