@@ -200,3 +200,13 @@ func (ns Namespace) Incr(key string, delta int64) (int64, error) {
 func (ns Namespace) Clear() error {
 	return ns.Update(func(tx *Tx) error { return tx.clear() })
 }
+
+// Size returns how many live keys ns holds and their bytes (see Tx.Size).
+// It reads every key, in one read transaction.
+func (ns Namespace) Size() (keys int, bytes int64, err error) {
+	err = ns.View(func(tx *Tx) error {
+		keys, bytes, err = tx.Size()
+		return err
+	})
+	return keys, bytes, err
+}

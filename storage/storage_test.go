@@ -931,3 +931,25 @@ func TestCloseDuringUse(t *testing.T) {
 	must(t, db.Close())
 	wg.Wait()
 }
+
+// Size counts the live keys of a namespace and their bytes: not expired
+// keys, not sub-namespaces.
+func TestSize(t *testing.T) {
+	clk := newClock()
+	db := openDB(t, &storage.Options{Now: clk.Now})
+	ns := db.Namespace("plugin:hoard")
+	if n, b, err := ns.Size(); err != nil || n != 0 || b != 0 {
+		t.Fatalf("empty: %d keys, %d bytes, %v", n, b, err)
+	}
+	must(t, ns.Put("a", []byte("12345")))
+	must(t, ns.Put("bb", []byte("1")))
+	must(t, ns.PutTTL("gone", []byte("xxxxxxxx"), time.Minute))
+	must(t, ns.Sub("inner").Put("k", []byte("v")))
+	if n, b, err := ns.Size(); err != nil || n != 3 || b != 1+5+2+1+4+8 {
+		t.Fatalf("%d keys, %d bytes (%v); want 3 keys, 21 bytes", n, b, err)
+	}
+	clk.Advance(2 * time.Minute)
+	if n, b, err := ns.Size(); err != nil || n != 2 || b != 9 {
+		t.Fatalf("after the TTL: %d keys, %d bytes (%v); want 2 keys, 9 bytes", n, b, err)
+	}
+}

@@ -326,6 +326,17 @@ func (tx *Tx) ForEach(prefix string, fn func(key string, val []byte) error) erro
 	return tx.scan(prefix, fn)
 }
 
+// Size returns how many live keys the namespace holds (sub-namespaces
+// aside) and their bytes: the keys' and the values' lengths.
+func (tx *Tx) Size() (keys int, bytes int64, err error) {
+	err = tx.scan("", func(k string, payload []byte) error {
+		keys++
+		bytes += int64(len(k) + len(payload))
+		return nil
+	})
+	return keys, bytes, err
+}
+
 // Incr adds delta to the integer stored at key and returns the new value. A
 // missing or expired key counts as 0. The value is stored as decimal text
 // (so it reads naturally in exports and through Get), and the TTL of an

@@ -18,6 +18,7 @@ func luaOptions(cfg *config.Config) (lua.Options, error) {
 		Timeout:         cfg.Lua.Timeout.D(),
 		MaxSendsPerCall: cfg.Lua.MaxSendsPerCall,
 		MaxMemory:       cfg.Lua.MaxMemoryMB << 20,
+		MaxStore:        cfg.Lua.MaxStoreMB << 20,
 		Settings:        cfg.Lua.Settings,
 		Reload:          cfg.Lua.Reload,
 	}

@@ -200,6 +200,9 @@ type Lua struct {
 	// MaxMemoryMB is about how much memory, in MiB, each script's state
 	// may hold before it is rebuilt as a runaway. Default 64.
 	MaxMemoryMB int `yaml:"max_memory_mb"`
+	// MaxStoreMB caps what each script keeps in bot.store, in MiB.
+	// Default 64.
+	MaxStoreMB int `yaml:"max_store_mb"`
 	// Settings are per-script settings, keyed by script name (the file
 	// name without .lua, or the folder's name).
 	Settings map[string]bot.Settings `yaml:"settings,omitempty"`
@@ -285,7 +288,7 @@ func Default() Config {
 		Breaker: Breaker{Failures: 5, Cooldown: Duration(time.Minute)},
 		Log:     Log{Level: "info", Format: "text"},
 		Plugins: ps,
-		Lua:     Lua{Timeout: Duration(200 * time.Millisecond), MaxSendsPerCall: 20, MaxMemoryMB: 64},
+		Lua:     Lua{Timeout: Duration(200 * time.Millisecond), MaxSendsPerCall: 20, MaxMemoryMB: 64, MaxStoreMB: 64},
 	}
 }
 

@@ -125,6 +125,7 @@ func TestDefaults(t *testing.T) {
 		{"lua.timeout", d.Lua.Timeout.D(), 200 * time.Millisecond},
 		{"lua.max_sends_per_call", d.Lua.MaxSendsPerCall, 20},
 		{"lua.max_memory_mb", d.Lua.MaxMemoryMB, 64},
+		{"lua.max_store_mb", d.Lua.MaxStoreMB, 64},
 		{"lua.settings", d.Lua.Settings, map[string]bot.Settings(nil)},
 		{"schedules", d.Schedules, []Schedule(nil)},
 		{"groups", d.Groups, map[string]Group(nil)},
@@ -260,6 +261,7 @@ lua:
   timeout: 1s
   max_sends_per_call: 5
   max_memory_mb: 16
+  max_store_mb: 8
   settings: {roll: {max_dice: 20}, faq: {file: faq.txt}}
 schedules:
   - name: standup
@@ -291,7 +293,7 @@ func TestFullFile(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"jimbot.yaml": fullFile})
 	// Without a moderation plugin, that is the only problem.
 	_, err := Loader{Registry: registry(t, "moderation"), Getenv: noEnv}.Load(filepath.Join(dir, "jimbot.yaml"))
-	want0 := []string{"jimbot.yaml:50: moderation: this build has no moderation plugin"}
+	want0 := []string{"jimbot.yaml:51: moderation: this build has no moderation plugin"}
 	if got := errorLines(err, dir); !reflect.DeepEqual(got, want0) {
 		t.Fatalf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want0, "\n"))
 	}
@@ -322,7 +324,7 @@ func TestFullFile(t *testing.T) {
 		},
 		Lua: Lua{
 			Scripts: []string{filepath.Join(dir, "scripts/roll.lua"), filepath.Join(dir, "scripts/games/*.lua"), filepath.Join(dir, "scripts/faq")},
-			Reload:  true, Timeout: Duration(time.Second), MaxSendsPerCall: 5, MaxMemoryMB: 16,
+			Reload:  true, Timeout: Duration(time.Second), MaxSendsPerCall: 5, MaxMemoryMB: 16, MaxStoreMB: 8,
 			Settings: map[string]bot.Settings{"roll": {"max_dice": 20}, "faq": {"file": "faq.txt"}},
 		},
 		Schedules: []Schedule{

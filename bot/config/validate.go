@@ -357,6 +357,7 @@ func (v *validator) lua() ([]string, bool) {
 	v.positive("lua.timeout", v.c.Lua.Timeout)
 	v.atLeast("lua.max_sends_per_call", v.c.Lua.MaxSendsPerCall, 1)
 	v.atLeast("lua.max_memory_mb", v.c.Lua.MaxMemoryMB, 1)
+	v.atLeast("lua.max_store_mb", v.c.Lua.MaxStoreMB, 1)
 	if ok {
 		for _, key := range sortedKeys(v.c.Lua.Settings) {
 			if known[key] {

@@ -752,3 +752,31 @@ end)
 	carol.Say("/grow")
 	carol.Expect(`^holding 1$`) // a fresh state
 }
+
+// bot.store has a quota per script: a write that would pass it fails with
+// a message the script can show, and deleting keys makes room again.
+func TestStoreQuota(t *testing.T) {
+	paths := writeScripts(t, t.TempDir(), "keeper.lua", `
+local bot = require("jimbot")
+bot.command("keep", {args = {{name = "n", type = "int"}}}, function(ctx)
+  local ok, err = bot.store.set("k" .. ctx.args.n, string.rep("x", 100000))
+  ctx:reply(ok and "kept" or err)
+end)
+bot.command("drop", {args = {{name = "n", type = "int"}}}, function(ctx)
+  bot.store.del("k" .. ctx.args.n)
+  ctx:reply("dropped")
+end)
+`)
+	k, _ := kitWith(t, Options{Scripts: paths, MaxStore: 350000})
+	carol := k.User("carol")
+	for i := 1; i <= 3; i++ {
+		carol.Say(fmt.Sprintf("/keep %d", i))
+		carol.Expect(`^kept$`)
+	}
+	carol.Say("/keep 4")
+	carol.Expect(`^bot\.store\.set: the script's store is full \(it holds about 292 KiB, its quota is 341 KiB\): delete keys first$`)
+	carol.Say("/drop 1")
+	carol.Expect(`^dropped$`)
+	carol.Say("/keep 4")
+	carol.Expect(`^kept$`)
+}

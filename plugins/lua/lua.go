@@ -50,7 +50,9 @@
 //
 // The memory census is an estimate between calls: within its time budget
 // one call can still allocate a lot for a moment, and the stacks of
-// suspended coroutines are not counted. bot.store has no quota.
+// suspended coroutines are not counted. bot.store writes are checked
+// against Options.MaxStore with a count of the store taken at most once a
+// second, plus what was written since.
 package lua
 
 import (
@@ -95,6 +97,10 @@ type Options struct {
 	// second, after a call) is rebuilt as a runaway, and the admins told.
 	// Default 64 MiB; negative: no limit.
 	MaxMemory int
+	// MaxStore caps what a script keeps in bot.store (keys and values, in
+	// bytes): a write that would pass it fails with a message. Default 64
+	// MiB; negative: no limit.
+	MaxStore int
 	// MaxErrors is the number of failed calls in a row after which the
 	// script's state is rebuilt and the admins told (an error storm). The
 	// bot's own circuit breaker also counts these failures. Default 5.
@@ -132,6 +138,9 @@ func (o *Options) fill() {
 	}
 	if o.MaxMemory == 0 {
 		o.MaxMemory = 64 << 20
+	}
+	if o.MaxStore == 0 {
+		o.MaxStore = 64 << 20
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -76,11 +77,15 @@ func (rt *runtime) storeModule(L *glua.LState) *glua.LTable {
 		var err error
 		if val == glua.LNil {
 			err = rt.store.Delete(key)
+			rt.storeCounted = false // count again before the next write
 		} else {
 			var data []byte
 			data, err = encodeJSON(val)
 			if err == nil && len(data) > rt.opts.MaxString {
 				err = errors.New("value too large")
+			}
+			if err == nil {
+				err = rt.storeRoom(len(key) + len(data))
 			}
 			if err == nil {
 				if ttl > 0 {
@@ -101,6 +106,9 @@ func (rt *runtime) storeModule(L *glua.LState) *glua.LTable {
 		key := L.CheckString(i)
 		delta := L.OptInt64(i+1, 1)
 		live(L, "incr")
+		if err := rt.storeRoom(len(key) + 20); err != nil {
+			return fail(L, "incr", err)
+		}
 		n, err := rt.store.Incr(key, delta)
 		if err != nil {
 			return fail(L, "incr", err)
@@ -115,6 +123,7 @@ func (rt *runtime) storeModule(L *glua.LState) *glua.LTable {
 		if err := rt.store.Delete(key); err != nil {
 			return fail(L, "del", err)
 		}
+		rt.storeCounted = false // count again before the next write
 		L.Push(glua.LTrue)
 		return 1
 	})
@@ -217,4 +226,34 @@ func timeModule(L *glua.LState, now func() time.Time) *glua.LTable {
 		return 1
 	}))
 	return t
+}
+
+// storeCountEvery is the least time between two counts of a script's
+// store for its quota; in between, what the script writes is added to the
+// last count (a value written over another is counted twice until the
+// next count).
+const storeCountEvery = time.Second
+
+// storeRoom checks that n more bytes fit in the script's store quota
+// (Options.MaxStore), counting the store again when the last count is old,
+// or when the estimate says full and the count is not fresh.
+func (rt *runtime) storeRoom(n int) error {
+	limit := int64(rt.opts.MaxStore)
+	if limit <= 0 {
+		return nil
+	}
+	now := coarseNow()
+	age := now - rt.storeAt
+	if !rt.storeCounted || age >= int64(storeCountEvery) || (rt.storeUsed+int64(n) > limit && age >= int64(storeCountEvery/20)) {
+		_, used, err := rt.store.Size()
+		if err != nil {
+			return nil // the write reports what is wrong with the store
+		}
+		rt.storeUsed, rt.storeAt, rt.storeCounted = used, now, true
+	}
+	if rt.storeUsed+int64(n) > limit {
+		return fmt.Errorf("the script's store is full (it holds about %s, its quota is %s): delete keys first", formatBytes(rt.storeUsed), formatBytes(limit))
+	}
+	rt.storeUsed += int64(n)
+	return nil
 }

@@ -61,7 +61,12 @@ type runtime struct {
 	passed   bool         // the running middleware called next()
 	retryAt  time.Time    // when to retry building a state that failed
 	censusAt int64        // coarse time of the last memory census
-	lastFail error
+	// The script's store quota: what it held at the last count, at
+	// storeAt, plus what it wrote since.
+	storeUsed    int64
+	storeAt      int64
+	storeCounted bool
+	lastFail     error
 
 	hasUse atomic.Bool // cur has bot.use functions
 	hasMW  bool        // the forwarding gate is registered
