@@ -197,12 +197,18 @@ func (s *Server) ChangePassword(appKey, username, password string) error {
 		return err
 	}
 	if sess != nil {
-		id, _ := s.eventSeq.next()
-		now := s.now()
-		sess.kick(u, jmessage.EventNotification{UID: jmessage.ID(u.uid), EventID: jmessage.ID(id),
-			EventType: jmessage.EventTypePasswordChanged, CTime: now.Unix(), CTimeMs: now.UnixMilli(), RID: id})
+		s.passwordChanged(sess, u)
 	}
 	return nil
+}
+
+// passwordChanged tells sess that u's password changed (event 2) and
+// closes it.
+func (s *Server) passwordChanged(sess *session, u *user) {
+	id, _ := s.eventSeq.next()
+	now := s.now()
+	sess.kick(u, jmessage.EventNotification{UID: jmessage.ID(u.uid), EventID: jmessage.ID(id),
+		EventType: jmessage.EventTypePasswordChanged, CTime: now.Unix(), CTimeMs: now.UnixMilli(), RID: id})
 }
 
 // SetDisabled disables (or enables) a user; a disabled user cannot log in

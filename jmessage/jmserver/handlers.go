@@ -223,7 +223,7 @@ func (s *Server) login(sess *session, req *jmessage.LoginRequest) (response, err
 		return nil, jmessage.Errorf(jmessage.CodeUserNotExist, "%s", req.Username)
 	}
 	u.mu.Lock()
-	disabled, ok := u.disabled, u.password == toLowerASCII(req.Password)
+	disabled, ok, pass := u.disabled, u.password == toLowerASCII(req.Password), u.password
 	u.mu.Unlock()
 	if disabled {
 		return nil, jmessage.NewError(jmessage.CodeUserDisabled)
@@ -233,6 +233,7 @@ func (s *Server) login(sess *session, req *jmessage.LoginRequest) (response, err
 	}
 	sess.mu.Lock()
 	sess.user = u
+	sess.loginPass = pass
 	// The pending items go out after the login response, in order.
 	sess.afterReply = func() { s.attach(sess, u) }
 	sess.mu.Unlock()
@@ -240,7 +241,9 @@ func (s *Server) login(sess *session, req *jmessage.LoginRequest) (response, err
 }
 
 // attach makes sess the user's session, kicks the previous one (event 1)
-// and sends everything the user has not acknowledged.
+// and sends everything the user has not acknowledged. A password change
+// or a disabling that came between the login and now (ChangePassword and
+// SetDisabled act on the attached session only) is carried out on sess.
 func (s *Server) attach(sess *session, u *user) {
 	u.mu.Lock()
 	old := u.session
@@ -248,7 +251,14 @@ func (s *Server) attach(sess *session, u *user) {
 	u.pending.resetSent()
 	s.online.Store(u.uid, u)
 	s.pushLocked(u)
+	changed, disabled := u.password != sess.loginPass, u.disabled
 	u.mu.Unlock()
+	switch {
+	case disabled:
+		sess.close("user disabled")
+	case changed:
+		s.passwordChanged(sess, u)
+	}
 	if old != nil && old != sess {
 		id, err := s.eventSeq.next()
 		if err != nil {

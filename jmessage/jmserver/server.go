@@ -2,8 +2,6 @@ package jmserver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -173,6 +171,7 @@ type Server struct {
 	creating atomic.Int64 // new-session requests that have not created their session yet
 	created  atomic.Int64 // engine.io sessions created
 	accepted atomic.Int64 // sessions handed to OnConnect (or failed there)
+	sids     sidIssuer    // engine.io session ids, and those given out recently
 	serving  atomic.Int64 // requests being served (see flush)
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -240,7 +239,7 @@ func New(opts Options) (*Server, error) {
 			&polling.Transport{Client: &http.Client{Timeout: time.Minute}, CheckOrigin: checkOrigin},
 			&websocket.Transport{CheckOrigin: checkOrigin},
 		},
-		SessionIDGenerator: randomIDs{},
+		SessionIDGenerator: &s.sids,
 		ConnInitor:         s.sessionCreated,
 	})
 	s.sio.OnConnect("/", s.onConnect)
@@ -439,7 +438,11 @@ type creatingKey struct{}
 // that are creating one (see Close).
 func (s *Server) gate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("sid") != "" {
+		if sid := r.URL.Query().Get("sid"); sid != "" {
+			if s.sids.recent(sid) {
+				serveRetryingSid(next, w, r) // see sids.go
+				return
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -467,17 +470,6 @@ func (s *Server) sessionCreated(r *http.Request, _ engineio.Conn) {
 		s.created.Add(1)
 		s.creating.Add(-1)
 	}
-}
-
-// randomIDs makes engine.io session ids unguessable: 128 random bits.
-type randomIDs struct{}
-
-func (randomIDs) NewID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("jmserver: crypto/rand failed: " + err.Error())
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // isNormalClose reports whether err is how a connection ends normally: EOF,

@@ -43,6 +43,9 @@ type session struct {
 	// afterReply runs once after the next response is queued (login uses
 	// it to send pending items after the login response).
 	afterReply func()
+	// loginPass is the password hash the login was checked against: a
+	// change before the session is attached to its user is caught there.
+	loginPass string
 }
 
 func (s *Server) onConnect(c socketio.Conn) error {
@@ -54,6 +57,7 @@ func (s *Server) onConnect(c socketio.Conn) error {
 		done: make(chan struct{}),
 	}
 	c.SetContext(sess)
+	s.sids.joined(sess.id)
 	s.accepted.Add(1)
 	s.stats.Connections.Add(1)
 	s.sessions.Store(sess.id, sess)
