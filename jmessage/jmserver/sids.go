@@ -103,6 +103,8 @@ func serveRetryingSid(next http.Handler, w http.ResponseWriter, r *http.Request)
 		case <-timer.C:
 		case <-r.Context().Done():
 			timer.Stop()
+			rw.giveUp() // the client is gone
+			return
 		}
 		wait = min(2*wait, 50*time.Millisecond)
 	}
