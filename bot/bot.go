@@ -764,16 +764,15 @@ func (b *Bot) handleTasks(worker int, q *chatQueue, resumed *Context, tasks []ta
 	if u.head != nil {
 		// Once handed over, the unit may finish at any moment: what was
 		// handled before it is committed first.
-		if sl.batch != nil && len(*sl.batch) > 0 {
-			b.commits <- sl.batch
+		if sl.batch != nil {
+			if len(*sl.batch) > 0 {
+				b.commits <- sl.batch
+			} else {
+				b.batches.Put(sl.batch)
+			}
 			sl.batch = nil
 		}
-		if sl.batch == nil {
-			sl.batch = b.batches.Get().(*[]completion)
-		}
-		if b.handOver(&u, sl.batch) {
-			b.batches.Put(sl.batch)
-			sl.batch = nil
+		if b.handOver(&u, sl) {
 			return taken, done, true
 		}
 		done += u.size

@@ -125,12 +125,14 @@ func (b *Bot) joinUnit(u *unit, t task, q *chatQueue, gate int) {
 }
 
 // handOver gives u to its executor. When the executor refuses it, the
-// events run here instead, in order, and their completions go to batch;
-// it reports whether the executor took the unit.
-func (b *Bot) handOver(u *unit, batch *[]completion) bool {
+// events run here instead, in order, and their completions go to a new
+// batch of sl; it reports whether the executor took the unit.
+func (b *Bot) handOver(u *unit, sl *workSlot) bool {
 	if u.exec.Execute(u.head.unitFn) {
 		return true
 	}
+	sl.batch = b.batches.Get().(*[]completion)
+	batch := sl.batch
 	for c := u.head; c != nil; {
 		next := c.unitNext
 		c.unitNext, c.unitHead = nil, nil
